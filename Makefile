@@ -29,7 +29,7 @@ ROSENV := set +u && source $(VENV)/bin/activate && export AMENT_PREFIX_PATH=$$VI
 WORLD    ?= office
 DURATION ?= 150
 SEED     ?= 1
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= tests
 
 APT_PACKAGES := cmake g++ python3-dev shellcheck liburdfdom-tools
 
@@ -73,12 +73,14 @@ venv: $(STAMP)/apt $(STAMP)/pip
 
 build: venv
 	source $(VENV)/bin/activate && export AMENT_PREFIX_PATH=$$VIRTUAL_ENV CMAKE_PREFIX_PATH=$$VIRTUAL_ENV && \
-	  colcon --log-base log build --symlink-install --base-paths $(SRC) \
+	  flock $(VENV)/.build.lock colcon --log-base log build --symlink-install --base-paths $(SRC) \
 	    --event-handlers console_cohesion- status- summary+ --cmake-args -DBUILD_TESTING=OFF -Wno-dev
+	@printf '#!/bin/sh\n# nanorover CLI (needs: source install/setup.bash)\nexec python -m nanorover_bringup.cli "$$@"\n' > $(VENV)/bin/nanorover
+	@chmod +x $(VENV)/bin/nanorover
 
 # --- main jobs --------------------------------------------------------------------------------
 test: build
-	$(ROSENV) python -m pytest tests $(PYTEST_ARGS)
+	$(ROSENV) python -m pytest $(PYTEST_ARGS)
 
 sim: build
 	$(ROSENV) nanorover sim --world $(WORLD) --duration $(DURATION) --seed $(SEED) --out $(RUNS)/$$(date +%Y%m%d-%H%M%S)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+VERMIN = str(Path(sys.executable).parent / 'vermin')
 SRC = Path(__file__).resolve().parents[2] / 'src'
 # paths (relative to src/) that never run on the robot
 DEV_ONLY = {
@@ -35,7 +36,7 @@ def test_there_is_runtime_code_to_check():
 def test_runtime_code_is_python36_compatible():
     files = runtime_python_files()
     proc = subprocess.run(
-        [sys.executable, '-m', 'vermin', '-t=3.6-', '--violations', '--no-tips',
+        [VERMIN, '-t=3.6-', '--violations', '--no-tips',
          '--eval-annotations', '--no-parse-comments'] + [str(f) for f in files],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
     assert proc.returncode == 0, 'vermin found code newer than Python 3.6:\n' + proc.stdout
@@ -45,7 +46,7 @@ def test_vermin_catches_a_violation(tmp_path):
     """The check above can fail: a walrus (3.8) is reported."""
     bad = tmp_path / 'bad.py'
     bad.write_text('if (n := 3):\n    print(n)\n')
-    proc = subprocess.run([sys.executable, '-m', 'vermin', '-t=3.6-', '--violations',
+    proc = subprocess.run([VERMIN, '-t=3.6-', '--violations',
                            '--no-tips', str(bad)],
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
     assert proc.returncode != 0

@@ -1,0 +1,1 @@
+"""The nanorover command line (pip path): simulation job, detector and SLAM tooling."""
