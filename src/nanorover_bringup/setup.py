@@ -1,6 +1,16 @@
+import glob
+import os
+
 from setuptools import setup
 
 package_name = 'nanorover_bringup'
+# the workspace's top-level config/ and launch/ folders (two levels above this package)
+TOP = os.path.join('..', '..')
+
+
+def top_level(folder, pattern):
+    return sorted(glob.glob(os.path.join(TOP, folder, pattern)))
+
 
 setup(
     name=package_name,
@@ -9,6 +19,8 @@ setup(
     data_files=[
         ('share/ament_index/resource_index/packages', ['resource/' + package_name]),
         ('share/' + package_name, ['package.xml']),
+        ('share/' + package_name + '/config', top_level('config', '*.yaml')),
+        ('share/' + package_name + '/launch', top_level('launch', '*.launch.py')),
     ],
     install_requires=['setuptools'],
     zip_safe=True,

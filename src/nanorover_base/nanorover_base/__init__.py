@@ -1,0 +1,1 @@
+"""nanorover base controller bridge: protocol, kinematics, emulator, base_node."""

@@ -1,0 +1,1 @@
+"""nanorover robot description: URDF (xacro), Gazebo worlds, world generator."""

@@ -1,0 +1,1 @@
+"""YDLIDAR G4 driver: protocol, serial driver, pty emulator, scan builder, ROS 2 node."""
