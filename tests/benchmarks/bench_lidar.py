@@ -11,7 +11,6 @@
 Figures are measured, not asserted (targets: >= 1 M samples/s, >= 20x PyLidar3).
 Needs the ROS environment of `make bench` for part 2 (skipped with a note otherwise).
 """
-import math
 import os
 import subprocess
 import sys

@@ -68,7 +68,9 @@ def test_run_folder_files_are_valid(tmp_path):
     assert list(rows[0]) == ['t', 'x', 'y', 'yaw'] and len(rows) == 200
     assert abs(float(rows[0]['x']) - 3.0) < 1e-6 and abs(float(rows[0]['y']) - 1.0) < 1e-6
     lines = (tmp_path / 'detections.jsonl').read_text().splitlines()
-    assert len(lines) == 1 and json.loads(lines[0])['detections'][0]['class_name'] == 'chair'
+    chair, person = json.loads(lines[0])['detections']
+    assert len(lines) == 1 and chair['class_name'] == 'chair' and 'position' not in person
+    assert len(chair['position']) == 2
     assert json.loads((tmp_path / 'summary.json').read_text()) == s
     assert s['world'] == 'office' and s['seed'] == 3 and s['exit_code'] == 0
     assert s['scans_received'] == 199 and s['collisions'] == 2

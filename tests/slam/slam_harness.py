@@ -53,38 +53,98 @@ def unicycle_delta(v, w, dt):
     return np.array([r * math.sin(th), r * (1 - math.cos(th)), th])
 
 
+class _SimRobot(object):
+    """True pose + drifting odometry: nanorover_sim.diffdrive.DiffDrive when present (limits,
+    seeded wheel calibration error and slip), else DriftingOdometry on exact kinematics."""
+
+    def __init__(self, start, seed):
+        try:
+            from nanorover_sim.diffdrive import DiffDrive, load_robot_config
+            self.dd = DiffDrive(load_robot_config(), seed=seed, start=tuple(start))
+            self.source = 'nanorover_sim.diffdrive'
+        except ImportError:
+            self.dd = None
+            self.pose = np.asarray(start, dtype=float)
+            self.odom = DriftingOdometry(np.zeros(3), seed)
+            self.source = 'test drift model'
+
+    def step(self, v, w, dt):
+        if self.dd is not None:
+            self.dd.step(v, w, dt)
+        else:
+            self.pose = se2_compose(self.pose, unicycle_delta(v, w, dt))
+            self.odom.step(v, w, dt)
+
+    @property
+    def truth(self):
+        return np.array(self.dd.pose) if self.dd is not None else self.pose.copy()
+
+    @property
+    def odom_pose(self):
+        return np.array(self.dd.odom_pose) if self.dd is not None else self.odom.pose.copy()
+
+
+class _Lidar(object):
+    """nanorover_sim.lidar.LidarModel (G4 noise, dropouts) when it works, else ray casting +
+    Gaussian noise. Ranges of no-return beams are inf."""
+
+    def __init__(self, world, seed, range_noise, max_range):
+        self.world = world
+        self.rng = np.random.RandomState(seed + 1000)
+        self.range_noise = range_noise
+        self.max_range = max_range
+        self.model = None
+        try:
+            from nanorover_sim.diffdrive import load_robot_config
+            from nanorover_sim.lidar import LidarModel
+            model = LidarModel(world, load_robot_config(), seed=seed)
+            model.ranges(world.start_pose, np.zeros(3))
+            self.model = model
+            self.source = 'nanorover_sim.lidar'
+        except Exception:   # absent or its API still changing: plain ray casting
+            self.source = 'ray casting + %.3f m noise' % range_noise
+
+    def ranges(self, pose, angles):
+        if self.model is not None:
+            r = self.model.ranges(tuple(pose), angles)
+            r = np.where(r <= 0.0, np.inf, r)
+            return r
+        from nanorover_sim.raycast import cast_rays
+        lx, ly = se2_compose(pose, (LASER_X, 0.0, 0.0))[:2]
+        r = cast_rays(self.world, None, lx, ly, angles + pose[2], self.max_range)
+        r = r + self.range_noise * self.rng.randn(len(angles))
+        r[r >= self.max_range - 1e-6] = float('inf')
+        return r
+
+
 def drive(world, waypoints, start=None, rate=10.0, speed=0.3, max_w=1.2, seed=1, beams=G4_BEAMS,
-          max_range=G4_MAX_RANGE, range_noise=0.01, max_steps=5000, odometry=None):
-    """Yield samples dicts {t, truth, odom, ranges, angle_min, angle_increment} along waypoints."""
-    from nanorover_sim.raycast import cast_rays
-    rng = np.random.RandomState(seed + 1000)
-    pose = np.array(start if start is not None else world.start_pose, dtype=float)
-    odom = odometry or DriftingOdometry(np.zeros(3), seed)
+          max_range=G4_MAX_RANGE, range_noise=0.01, max_steps=5000):
+    """Yield sample dicts {t, truth, odom, ranges, angle_min, angle_increment, ...} while a
+    go-to-waypoint controller drives the robot along ``waypoints``."""
+    robot = _SimRobot(start if start is not None else world.start_pose, seed)
+    lidar = _Lidar(world, seed, range_noise, max_range)
+    drive.sources = (robot.source, lidar.source)
     dt = 1.0 / rate
     angle_min = -math.pi
     inc = 2 * math.pi / beams
-    angles_local = angle_min + inc * np.arange(beams)
+    angles = angle_min + inc * np.arange(beams)
     wp = list(waypoints)
     t = 0.0
     k = 0
     while wp and k < max_steps:
-        lx, ly = se2_compose(pose, (LASER_X, 0.0, 0.0))[:2]
-        r = cast_rays(world, None, lx, ly, angles_local + pose[2], max_range)
-        r = r + range_noise * rng.randn(beams)
-        r[r >= max_range - 1e-6] = float('inf')
-        yield {'t': t, 'truth': pose.copy(), 'odom': odom.pose.copy(), 'ranges': r,
+        pose = robot.truth
+        yield {'t': t, 'truth': pose, 'odom': robot.odom_pose, 'ranges': lidar.ranges(pose, angles),
                'angle_min': angle_min, 'angle_increment': inc, 'range_min': 0.12,
                'range_max': max_range}
         # go-to-waypoint controller (rotate in place on large heading errors)
-        dx, dy = wp[0][0] - pose[0], wp[0][1] - pose[1]
-        if math.hypot(dx, dy) < 0.15:
+        while wp and math.hypot(wp[0][0] - pose[0], wp[0][1] - pose[1]) < 0.15:
             wp.pop(0)
-            continue
-        err = wrap_angle(math.atan2(dy, dx) - pose[2])
+        if not wp:
+            break
+        err = wrap_angle(math.atan2(wp[0][1] - pose[1], wp[0][0] - pose[0]) - pose[2])
         w = max(-max_w, min(max_w, 2.5 * err))
         v = speed * max(0.0, math.cos(err)) if abs(err) < 0.6 else 0.0
-        pose = se2_compose(pose, unicycle_delta(v, w, dt))
-        odom.step(v, w, dt)
+        robot.step(v, w, dt)
         t += dt
         k += 1
 

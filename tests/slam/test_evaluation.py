@@ -131,7 +131,8 @@ def write_synthetic_log(tmp_path, n=120):
     with open(str(rel), 'w') as f:
         for k in range(0, n - 10, 3):
             d = se2_between(gts[k], gts[k + 10])
-            f.write('%.6f %.6f %.6f %.6f 0 0 0 %.6f\n' % (times[k], times[k + 10], d[0], d[1], d[2]))
+            f.write('%.6f %.6f %.6f %.6f 0 0 0 %.6f\n'
+                    % (times[k], times[k + 10], d[0], d[1], d[2]))
     return log, rel, np.array(times), np.array(gts)
 
 

@@ -29,7 +29,8 @@ def test_jacobians_match_finite_differences():
             p[node, k] += eps
             m = poses.copy()
             m[node, k] -= eps
-            num = (PoseGraph.edge_errors(p, ii, jj, z) - PoseGraph.edge_errors(m, ii, jj, z)) / (2 * eps)
+            num = (PoseGraph.edge_errors(p, ii, jj, z) -
+                   PoseGraph.edge_errors(m, ii, jj, z)) / (2 * eps)
             assert np.allclose(num[0], J[0, :, k], atol=1e-6)
 
 

@@ -47,7 +47,8 @@ def test_branch_and_bound_equals_brute_force(scene):
     pts, field = scene
     sub = subsample(pts, 120)
     guess = TRUE + np.array([0.12, 0.09, -0.05])
-    fast = correlative_search(field, sub, guess, 0.3, 0.1, math.radians(1.0), max_candidates=10 ** 6)
+    fast = correlative_search(field, sub, guess, 0.3, 0.1, math.radians(1.0),
+                              max_candidates=10 ** 6)
     slow = brute_force_search(field, sub, guess, 0.3, 0.1, math.radians(1.0))
     assert fast.score == pytest.approx(slow.score, abs=1e-6)
     assert fast.fine_evaluated < slow.fine_evaluated / 3   # the bound prunes most candidates

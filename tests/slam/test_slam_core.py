@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from nanorover_navigation.evaluation import ate
-from nanorover_navigation.geometry import se2_compose, se2_between, wrap_angle
+from nanorover_navigation.geometry import se2_compose, wrap_angle
 from nanorover_navigation.slam import Slam
 from synthetic import cast, room_grid
 

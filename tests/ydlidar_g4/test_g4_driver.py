@@ -1,7 +1,6 @@
 """Driver <-> G4 emulator over a real pseudo-terminal (no ROS)."""
 import io
 import json
-import math
 import threading
 from contextlib import redirect_stdout
 
@@ -183,7 +182,8 @@ def test_pause_resume_and_close_are_quiet(emu, make_driver):
     wait_for(n_revs(d, n + 2), 15, 'revolutions after resume')
     d.close()
     assert d.state == 'closed'
-    assert emu.commands[-1] == P.CMD_STOP and not emu.scanning
+    wait_for(lambda: emu.commands[-1] == P.CMD_STOP and not emu.scanning, 10,
+             'stop received by the device')
     assert d.test_log.errors() == []
 
 

@@ -116,7 +116,8 @@ def test_scans_match_the_world_at_the_configured_rate(ros_context, executor, sta
     spin_until(executor, lambda: len(lis.scans) >= n + 3, 20, 'scans after start_scan')
     assert errors(proc) == []
     assert proc.stop() == 0
-    assert emu.commands[-1] == P.CMD_STOP          # stop sent on shutdown
+    wait_for(lambda: emu.commands[-1] == P.CMD_STOP and not emu.scanning, 10,
+             'stop sent on shutdown')
 
 
 def test_unplug_silence_and_health_error_recover_with_one_error_each(

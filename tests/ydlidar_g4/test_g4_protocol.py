@@ -68,6 +68,12 @@ def test_angle_wraps_down_below_0():
     assert rev.angles_deg[1] == pytest.approx(360.5 - 7.837, abs=0.01)
 
 
+def test_extreme_span_and_near_correction_still_wraps():
+    # FSA 359.5, LSA 359.0: a 359.5 deg span; 1 mm distances: +87 deg correction -> > 720 deg
+    rev = _one_rev(359.5, 359.0, [4] * 80)
+    assert np.all((rev.angles_deg >= 0) & (rev.angles_deg < 360))
+
+
 def test_interpolation_across_zero():
     # FSA 350, LSA 10 (diff +20 through 360): 5 samples at 350, 355, 0, 5, 10 (d=155.3 mm: no corr)
     rev = _one_rev(350.0, 10.0, [621] * 5)  # 155.25 mm

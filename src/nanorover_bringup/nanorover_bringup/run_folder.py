@@ -131,7 +131,8 @@ def detection_positions(detection_msgs, camera_k, camera_pose, trajectory):
     camera (intrinsics ``camera_k``, pose ``camera_pose`` = dict x, y, z, pitch in base_link) hits
     the floor plane; the robot pose at the image stamp comes from ``trajectory``. Boxes touching
     the image's bottom edge (foot not visible) or rays above the horizon are skipped.
-    Returns a list of (class_name, x, y, score).
+    Returns a list of (class_name, x, y, score); each located detection dict also gets
+    ``position`` [x, y].
     """
     if camera_k is None or len(trajectory) < 2 or not detection_msgs:
         return []
@@ -157,6 +158,7 @@ def detection_positions(detection_msgs, camera_k, camera_pose, trajectory):
             if s * fwd > 10.0:
                 continue
             p = transform_points(pose, [[cam_x + s * fwd, cam_y - s * xn]])[0]
+            det['position'] = [round(float(p[0]), 3), round(float(p[1]), 3)]
             out.append((det['class_name'], float(p[0]), float(p[1]), float(det['score'])))
     return out
 
@@ -362,6 +364,7 @@ def write_run_folder(out_dir, data, meta, world=None, camera_pose=None):
         'detection_frames': data.detection_frames,
         'detections_per_class': per_class,
         'detected_positions': len(det_points),
+        'detected_positions_frame': det_frame,
         'navigation_states': data.nav_states,
         'files': files,
     })

@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from nanorover_navigation.costmap import INSCRIBED, MAX_INFLATED, NO_INFORMATION
+from nanorover_navigation.costmap import INSCRIBED, LETHAL, MAX_INFLATED, NO_INFORMATION
 from nanorover_navigation.geometry import wrap_angle
 
 
@@ -121,11 +121,15 @@ class PurePursuitController(object):
             ys = pose[1] - (np.cos(th) - math.cos(pose[2])) / k
         costs = costmap.cost_at(xs, ys)
         bad = (costs >= INSCRIBED) & (costs != NO_INFORMATION)
-        # starting inside the inscribed band (e.g. pushed by noise) must not freeze the robot
-        # when it moves away: only count a cell that is closer to an obstacle than the start
+        # starting inside the inscribed band (the costmap changed under the robot) must not
+        # freeze it: moves that only go away from the obstacle (clearance never decreasing
+        # while still inside the band) are allowed
         here = costmap.clearance_at(pose[0], pose[1])
         if here <= costmap.inscribed_radius:
-            bad &= costmap.clearance_at(xs, ys) < here - 1e-9
+            clr = costmap.clearance_at(xs, ys)
+            inside = clr <= costmap.inscribed_radius
+            prev = np.concatenate([[here], clr[:-1]])
+            bad = (costs == LETHAL) | (inside & (clr < prev - 1e-9))
         idx = np.nonzero(bad)[0]
         if idx.size == 0:
             return float('inf')

@@ -7,7 +7,9 @@ Cost values follow Nav2's costmap_2d conventions (uint8):
 Layers:
   * static: the OccupancyGrid (int8, 0..100, -1 unknown, row 0 at the origin = lowest y);
   * obstacle: scan endpoints mark cells, the rays from the sensor clear earlier marks (only the
-    obstacle layer's marks: the static map is the SLAM's job);
+    obstacle layer's marks: the static map is the SLAM's job); marks away from the static
+    obstacles are grown by one cell (an endpoint on an obstacle's boundary can fall in the free
+    cell in front of it, and corners are easily missed);
   * inflation: scipy.ndimage.distance_transform_edt of the lethal cells;
     cost = 252 * exp(-cost_scaling * (d - robot_radius)) for robot_radius < d <= inflation_radius.
 
@@ -26,6 +28,8 @@ NO_INFORMATION = 255
 
 #: OccupancyGrid values at or above this are obstacles (map_server occupied_thresh 0.65)
 OCCUPIED_THRESHOLD = 65
+
+_EIGHT = np.ones((3, 3), dtype=bool)
 
 
 class CostmapError(ValueError):
@@ -150,7 +154,15 @@ class Costmap(object):
 
     def update(self):
         """Recompute the cost array from the static layer and the scan marks."""
-        occupied = (self.static >= OCCUPIED_THRESHOLD) | self.marks
+        static_occ = self.static >= OCCUPIED_THRESHOLD
+        marks = self.marks
+        if np.any(marks):
+            # a scan endpoint lies on an obstacle's boundary and may land in the free cell next
+            # to it, or miss a corner cell: grow marks that are not on/next to a static
+            # obstacle (i.e. not a wall the map already has) by one cell
+            near_static = ndimage.binary_dilation(static_occ, structure=_EIGHT)
+            marks = marks | ndimage.binary_dilation(marks & ~near_static, structure=_EIGHT)
+        occupied = static_occ | marks
         unknown = (self.static < 0) & ~occupied
         if np.any(occupied):
             dist = ndimage.distance_transform_edt(~occupied) * self.resolution
@@ -184,9 +196,9 @@ class Costmap(object):
         out[inb] = self.distance[r[inb], c[inb]]
         return out if out.ndim else float(out)
 
-    def traversable(self, allow_unknown=False):
-        """Bool array: cells the robot's centre may occupy."""
-        ok = self.costs < INSCRIBED
+    def traversable(self, allow_unknown=False, max_cost=INSCRIBED - 1):
+        """Bool array: cells the robot's centre may occupy (cost <= max_cost)."""
+        ok = self.costs <= min(int(max_cost), INSCRIBED - 1)
         if allow_unknown:
             ok = ok | (self.costs == NO_INFORMATION)
         return ok

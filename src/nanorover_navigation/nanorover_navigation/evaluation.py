@@ -18,7 +18,8 @@ from nanorover_navigation.geometry import se2_between, se2_compose, se2_inverse,
 
 # --- alignment, ATE, RPE ----------------------------------------------------------------------
 def align_se2(est, gt):
-    """Rotation R (2x2) and translation t minimising sum |R est_i + t - gt_i|^2 (Umeyama, no scale)."""
+    """Rotation R (2x2) and translation t minimising sum |R est_i + t - gt_i|^2 (Umeyama without
+    scale)."""
     a = np.asarray(est, dtype=float)[:, :2]
     b = np.asarray(gt, dtype=float)[:, :2]
     if len(a) != len(b) or len(a) == 0:

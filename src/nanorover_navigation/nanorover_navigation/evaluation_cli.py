@@ -1,4 +1,5 @@
-"""``nanorover slam-eval LOG RELATIONS``: Kuemmerle et al. 2009 relation errors of the embedded SLAM.
+"""``nanorover slam-eval LOG RELATIONS``: Kuemmerle et al. 2009 relation errors of the embedded
+SLAM.
 
 Runs the SLAM core over the laser scans of a CARMEN log (odometry from the log) and scores the
 corrected laser poses against a relations file (``t1 t2 x y z roll pitch yaw``), printing mean +-

@@ -43,14 +43,15 @@ def frontier_mask(grid):
     return free & ndimage.binary_dilation(unknown, structure=_EIGHT)
 
 
-def find_frontiers(grid, costmap, robot_xy, min_size=3, allow_unknown=False):
+def find_frontiers(grid, costmap, robot_xy, min_size=3, traversable=None):
     """Frontier clusters of ``grid`` (same geometry as ``costmap``), reachable ones first by
-    distance. Unreachable clusters are returned with distance inf."""
+    distance. ``traversable``: bool array of the cells paths may use (default: the costmap's).
+    Unreachable clusters are returned with distance inf."""
     mask = frontier_mask(grid)
     labels, n = ndimage.label(mask, structure=_EIGHT)
     if n == 0:
         return []
-    trav = costmap.traversable(allow_unknown)
+    trav = costmap.traversable() if traversable is None else traversable
     r0, c0 = [int(v) for v in costmap.world_to_cell(robot_xy[0], robot_xy[1])]
     if not costmap.in_bounds(r0, c0):
         return []
@@ -120,9 +121,9 @@ class FrontierExplorer(object):
                 return True
         return False
 
-    def select(self, grid, costmap, robot_xy):
+    def select(self, grid, costmap, robot_xy, traversable=None):
         """(best Frontier or None, all frontiers). Score = distance - size_weight * size[cells]."""
-        frontiers = find_frontiers(grid, costmap, robot_xy, self.min_size)
+        frontiers = find_frontiers(grid, costmap, robot_xy, self.min_size, traversable)
         best = None
         best_score = float('inf')
         for f in frontiers:

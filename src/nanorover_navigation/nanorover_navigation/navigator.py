@@ -38,6 +38,8 @@ PARAMETERS = (
     ('cost_scaling', 3.0, 'inflation cost decay factor [1/m]', (0.1, 20.0)),
     ('cost_weight', 2.0, 'planner: extra step cost at cost 252 (x step length)', (0.0, 20.0)),
     ('allow_unknown', False, 'planner may cross unknown cells', None),
+    ('plan_max_cost', 230, 'planner: highest cell cost a path may use (253 = touching); the '
+     'margin keeps paths out of gaps the controller cannot follow', (1, 252)),
     ('goal_tolerance', 0.5, 'planner: a goal in an occupied/unknown cell is moved to the nearest '
      'free cell within this distance [m]', (0.0, 3.0)),
     ('xy_goal_tolerance', 0.10, 'goal reached within this distance [m]', (0.02, 1.0)),
@@ -142,7 +144,8 @@ class Navigator(object):
         self.limits = Limits.from_robot_config(robot)
         self.planner = AStarPlanner(cost_weight=p['cost_weight'],
                                     goal_tolerance=p['goal_tolerance'],
-                                    allow_unknown=p['allow_unknown'])
+                                    allow_unknown=p['allow_unknown'],
+                                    max_cost=p['plan_max_cost'])
         self.controller = PurePursuitController(
             self.limits, lookahead_time=p['lookahead_time'], min_lookahead=p['min_lookahead'],
             max_lookahead=p['max_lookahead'], rotate_threshold=p['rotate_threshold'],
@@ -282,7 +285,8 @@ class Navigator(object):
 
     def _plan_frontier(self, now, pose):
         while True:
-            best, frontiers = self.explorer.select(self.grid, self.costmap, pose[:2])
+            best, frontiers = self.explorer.select(self.grid, self.costmap, pose[:2],
+                                                   self.planner.traversable(self.costmap))
             self._frontier_check_time = now
             self._frontier_map_version = self.map_version
             if best is None:
@@ -385,8 +389,6 @@ class Navigator(object):
                 self._recovery = None
                 self._progress_best = float('inf')
                 self._progress_time = None
-                self.costmap.clear_marks()
-                self._costmap_dirty = True
                 self._set_state(PLANNING, 'recovery %d done, replanning' % self.status.recoveries)
                 return self._brake(v_prev, w_prev, dt)
             self._cmd = cmd

@@ -69,7 +69,8 @@ class AStarPlanner(object):
     """A* on a Costmap. ``plan(start_xy, goal_xy)`` -> PlanResult."""
 
     def __init__(self, cost_weight=2.0, goal_tolerance=0.5, allow_unknown=False, smooth=True,
-                 max_expansions=2000000):
+                 max_expansions=2000000, max_cost=INSCRIBED - 1):
+        self.max_cost = int(max_cost)
         self.cost_weight = float(cost_weight)
         self.goal_tolerance = float(goal_tolerance)
         self.allow_unknown = bool(allow_unknown)
@@ -80,14 +81,19 @@ class AStarPlanner(object):
         """Per-cell multiplier (float array) of the step length; inf where not traversable."""
         costs = costmap.costs.astype(float)
         factor = 1.0 + self.cost_weight * np.minimum(costs, MAX_INFLATED) / MAX_INFLATED
-        trav = costmap.traversable(self.allow_unknown)
+        trav = self.traversable(costmap)
         factor[costmap.costs == NO_INFORMATION] = 1.0 + self.cost_weight * 0.5
         factor[~trav] = np.inf
         return factor
 
+    def traversable(self, costmap):
+        """Cells paths may use: cost <= max_cost (a margin above the controller's hard limit, so
+        that a path is never squeezed where the robot cannot follow it) or unknown if allowed."""
+        return costmap.traversable(self.allow_unknown, self.max_cost)
+
     def plan(self, costmap, start_xy, goal_xy):
         res = costmap.resolution
-        trav = costmap.traversable(self.allow_unknown)
+        trav = self.traversable(costmap)
         sr, sc = [int(v) for v in costmap.world_to_cell(start_xy[0], start_xy[1])]
         gr, gc = [int(v) for v in costmap.world_to_cell(goal_xy[0], goal_xy[1])]
         if not costmap.in_bounds(sr, sc):
@@ -105,8 +111,8 @@ class AStarPlanner(object):
                 return PlanResult(False, reason='start (%.2f, %.2f) is in collision (cost %d)'
                                   % (start_xy[0], start_xy[1], costmap.costs[sr, sc]))
             sr, sc = moved
-        if not (costmap.costs[gr, gc] < INSCRIBED):
-            known_free = costmap.costs < INSCRIBED
+        if not (costmap.costs[gr, gc] <= self.max_cost):
+            known_free = costmap.costs <= self.max_cost
             moved = nearest_traversable(known_free, gr, gc,
                                         int(math.floor(self.goal_tolerance / res)))
             if moved is None:

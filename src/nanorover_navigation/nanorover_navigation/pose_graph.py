@@ -48,7 +48,8 @@ class PoseGraph(object):
     def add_edge(self, i, j, z, info, robust=False, kind='odom'):
         n = len(self.poses)
         if not (0 <= i < n and 0 <= j < n) or i == j:
-            raise ValueError('edge (%d, %d) needs two distinct existing nodes (have %d)' % (i, j, n))
+            raise ValueError('edge (%d, %d) needs two distinct existing nodes (have %d)'
+                             % (i, j, n))
         self.edges.append(Edge(i, j, z, info, robust, kind))
         return self.edges[-1]
 

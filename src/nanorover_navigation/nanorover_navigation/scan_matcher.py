@@ -4,13 +4,13 @@ ROS-free, numpy/scipy only, Python 3.6 compatible.
 
 * :class:`LikelihoodField` turns reference points (a submap) into a likelihood grid
   ``exp(-d^2 / 2 sigma^2)`` (``d`` = distance to the nearest reference point, from
-  ``scipy.ndimage.distance_transform_edt``) plus a coarse, max-pooled copy of it: the coarse value of a
-  cell is the maximum of the fine values over the ``factor x factor`` block of translations it stands
-  for, so a coarse score is an upper bound of every fine score below it (Olson's multi-resolution
-  scheme).
+  ``scipy.ndimage.distance_transform_edt``) plus a coarse, max-pooled copy of it: the coarse
+  value of a cell is the maximum of the fine values over the ``factor x factor`` block of
+  translations it stands for, so a coarse score is an upper bound of every fine score below it
+  (Olson's multi-resolution scheme).
 * :func:`correlative_search` evaluates every coarse (theta, x, y) candidate of a search window, then
-  refines candidates best-first at full resolution until no remaining coarse bound can beat the best fine
-  score (branch and bound: the result equals the exhaustive fine search).
+  refines candidates best-first at full resolution until no remaining coarse bound can beat the
+  best fine score (branch and bound: the result equals the exhaustive fine search).
 * :func:`refine` polishes the discrete optimum by point-to-line ICP (Gauss-Newton) against the
   reference points themselves, so the result is not limited by the grid's cell size.
 * :func:`brute_force_search` is the naive single-resolution exhaustive search (benchmark baseline).

@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from nanorover_navigation.geometry import (se2_between, se2_compose, se2_inverse,
-                                           transform_points, wrap_angle)
+                                           transform_points)
 from nanorover_navigation.occupancy import OccupancyGrid
 from nanorover_navigation.pose_graph import PoseGraph, information, loop_closure_check
 from nanorover_navigation.scan_matcher import (LikelihoodField, ScanMatcher, scan_to_points,
@@ -33,6 +33,9 @@ DEFAULTS = {
     'laser_x': 0.03, 'laser_y': 0.0, 'laser_yaw': 0.0,   # laser pose in base_footprint
     'match_beams': 180,             # beams used for matching (evenly subsampled)
     'min_points': 20,               # fewer valid points: odometry only for this scan
+    # +inf beams clear free space (up to max_range / 2); off by default: a G4 reports
+    # dropouts the same way as "nothing in range"
+    'clear_no_return': False,
     'search_window_xy': 0.2,        # tracking search half-window [m]
     'search_window_theta': 0.15,    # [rad]
     'min_match_score': 0.35,        # below: trust odometry for this scan
@@ -101,7 +104,7 @@ class Slam(object):
     def _free_rays(self, ranges, angle_min, angle_increment, range_max):
         """No-return beams (inf / beyond range): free space up to the usable range."""
         r = np.asarray(ranges, dtype=float).ravel()
-        if r.size == 0:
+        if r.size == 0 or not self.cfg['clear_no_return']:
             return np.zeros((0, 2))
         reach = min(range_max, self.cfg['max_range'])
         with np.errstate(invalid='ignore'):

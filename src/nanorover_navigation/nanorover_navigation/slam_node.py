@@ -53,6 +53,8 @@ SPECS = [
           read_only=True),
     Param('min_range', 0.1, 'laser readings below this are not used [m]', range=(0.0, 2.0),
           read_only=True),
+    Param('clear_no_return', False, 'beams without a return (+inf) clear free space up to '
+          'max_range / 2 (off: the G4 reports dropouts the same way)', read_only=True),
     Param('robot_config', '', 'config/robot.yaml with the lidar pose in base_link; empty: '
           '<share of nanorover_bringup>/config/robot.yaml', read_only=True),
     Param('laser_x', NAN, 'laser x in base_footprint [m]; NaN: lidar.x of robot_config',
@@ -88,7 +90,8 @@ SPECS = [
 ]
 
 # parameters passed straight into the SLAM core (live-updatable ones are re-applied on change)
-CORE_KEYS = ('resolution', 'match_resolution', 'max_range', 'min_range', 'match_beams',
+CORE_KEYS = ('resolution', 'match_resolution', 'max_range', 'min_range', 'clear_no_return',
+             'match_beams',
              'search_window_xy', 'search_window_theta', 'min_match_score', 'min_travel_distance',
              'min_travel_heading', 'loop_closure', 'loop_search_distance', 'loop_min_travel',
              'loop_min_score')
@@ -285,7 +288,9 @@ class SlamNode(Node):
         if version == self._published_version:
             return
         grid, info = self.slam.occupancy()
-        stamp = self._last_stamp if self._last_stamp is not None else self.get_clock().now().to_msg()
+        stamp = self._last_stamp
+        if stamp is None:
+            stamp = self.get_clock().now().to_msg()
         self.map_pub.publish(grid_message(grid, info, self.p['map_frame'], stamp))
         self._published_version = self.slam.map_version
         self.stats['maps'] += 1

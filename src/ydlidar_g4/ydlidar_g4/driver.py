@@ -68,6 +68,7 @@ class G4Driver(object):
         self._thread = None
         self._shutdown = False
         self._want_scan = True
+        self._paused = False
         self._wake = threading.Event()
         self._lock = threading.Lock()
         # status (read by the node's diagnostics)
@@ -96,6 +97,7 @@ class G4Driver(object):
     def pause(self):
         """Deliberate stop: send stop, close the port, stay quiet until ``resume()``."""
         self._want_scan = False
+        self._paused = True
         self._wake.set()
 
     def resume(self):
@@ -145,9 +147,10 @@ class G4Driver(object):
             try:
                 self._open()
                 self._startup()
-                if self.connects:
-                    self.reconnects += 1
+                if self.connects and not self._paused:
+                    self.reconnects += 1      # a restart after pause() is not a reconnect
                 self.connects += 1
+                self._paused = False
                 if self.error_kind:
                     self.log.info('YDLIDAR G4 on %s recovered (%s)' % (self.port, self.error_kind))
                     self.error_kind = None

@@ -182,12 +182,6 @@ _HEADER_OFFSETS = np.arange(PACKET_HEADER_LEN)
 _CORRECTION_TABLE = correction_deg(np.arange(65536) * 0.25)
 
 
-def wrap_deg(a):
-    """Wrap angles into [0, 360) (both directions, float-safe)."""
-    a = np.mod(np.asarray(a, dtype=np.float64), 360.0)
-    return np.where(a >= 360.0, a - 360.0, a)
-
-
 def angle_to_raw(angle_deg):
     """Angle [deg] -> FSA/LSA field (angle*64 << 1 | check bit)."""
     q = int(round(float(angle_deg) * 64.0)) % (360 * 64)
@@ -408,7 +402,10 @@ class PacketParser(object):
         ang += j * np.repeat(step, lsn)
         ang += _CORRECTION_TABLE[raw]
         np.subtract(ang, 360.0, out=ang, where=ang >= 360.0)
-        np.add(ang, 360.0, out=ang, where=ang < 0.0)
+        np.add(ang, 360.0, out=ang, where=ang < 0.0)      # correction >= -8 deg: once is enough
+        if ang.size and ang.max() >= 360.0:   # a span of ~360 deg plus a large near correction
+            ang = np.mod(ang, 360.0)
+            ang[ang >= 360.0] = 0.0
         ranges = raw * np.float32(0.00025)
         # split at zero packets
         zero = np.flatnonzero((ct & 1) == 1)

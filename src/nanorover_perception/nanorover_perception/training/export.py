@@ -1,5 +1,6 @@
 """ONNX export (opset 13, raw head maps, no decode) and static INT8 QDQ quantization."""
 import os
+import warnings
 
 import numpy as np
 import onnx
@@ -15,7 +16,9 @@ def export_onnx(model, path, width, height):
     model = model.eval()
     dummy = torch.zeros(1, 3, height, width)
     tmp = path + '.tmp'
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        # dynamo=False is the TorchScript exporter on purpose (opset 13 for TensorRT 8.2)
+        warnings.simplefilter('ignore', DeprecationWarning)
         torch.onnx.export(model, dummy, tmp, opset_version=OPSET, dynamo=False,
                           input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
                           do_constant_folding=True)

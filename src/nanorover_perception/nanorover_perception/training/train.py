@@ -115,7 +115,7 @@ def train(args, log=print):
                    'first_loss': float(np.mean(losses[:10])) if losses else float('nan')}
 
 
-def write_model_card(path, args, info, results, latency, size_kb, quant_counts):
+def write_model_card(path, args, info, results, latency, latency2, size_kb, quant_counts):
     fp, i8 = results[FP32_NAME], results[INT8_NAME]
     w, h = parse_size(args.input)
     table = E.summary_table(results, latency)
@@ -130,9 +130,10 @@ rendered by `nanorover_sim.camera.Renderer` (exact boxes). Reproduce: `nanorover
 {table}
 
 - INT8 vs FP32 mAP@0.5: {d50:+.3f} ({d50p:+.1f} points); mAP@.5:.95: {dm:+.3f}.
-- Latency: ONNX Runtime {ortv} CPUExecutionProvider, 2 intra-op threads, batch 1, {w}x{h}, median
-  of 200 runs on the dev machine ({cpu}; shared by other jobs, so absolute ms vary; the ratio is
-  what matters: INT8/FP32 = {ratio:.2f}).
+- Latency (table): ONNX Runtime {ortv} CPUExecutionProvider, {threads} intra-op thread(s), batch 1,
+  {w}x{h}, median of 200 runs on the dev machine ({cpu}; shared by other jobs, so absolute ms vary;
+  the ratio is what matters: INT8/FP32 = {ratio:.2f}). With 2 threads: FP32 {l2f:.2f} ms, INT8
+  {l2q:.2f} ms (INT8/FP32 = {ratio2:.2f}).
 - Files: FP32 {kb32:.0f} kB, INT8 {kb8:.0f} kB ({q} QuantizeLinear / {dq} DequantizeLinear nodes).
 
 ## Model
@@ -181,7 +182,8 @@ rendered by `nanorover_sim.camera.Renderer` (exact boxes). Reproduce: `nanorover
            d50=i8['map50'] - fp['map50'], d50p=100 * (i8['map50'] - fp['map50']),
            dm=i8['map'] - fp['map'], ortv=_ort_version(), w=w, h=h,
            cpu=platform.processor() or platform.machine(),
-           ratio=latency[INT8_NAME] / latency[FP32_NAME], kb32=size_kb[FP32_NAME],
+           ratio=latency[INT8_NAME] / latency[FP32_NAME], l2f=latency2[FP32_NAME],
+           l2q=latency2[INT8_NAME], ratio2=latency2[INT8_NAME] / latency2[FP32_NAME], kb32=size_kb[FP32_NAME],
            kb8=size_kb[INT8_NAME], q=quant_counts[0], dq=quant_counts[1], ch=5 + len(D.CLASSES),
            gh=h // 8, gw=w // 8, nc=len(D.CLASSES), width=args.width, opset=X.OPSET,
            cache=args.cache, refresh=args.refresh,
@@ -242,11 +244,13 @@ def main(argv=None):
     latency = {os.path.basename(p): E.measure_latency(p, args.threads,
                                                       runs=200 if args.eval_images >= 50 else 20)
                for p in (fp32, int8)}
+    latency2 = {os.path.basename(p): E.measure_latency(p, 2, runs=200 if args.eval_images >= 50
+                                                       else 20) for p in (fp32, int8)}
     E.plot_pr(results, os.path.join(args.out, 'pr_curves.png'))
     size_kb = {os.path.basename(p): os.path.getsize(p) / 1024.0 for p in (fp32, int8)}
     write_model_card(os.path.join(args.out, 'MODEL_CARD.md'), args, info, results, latency,
-                     size_kb, X.count_quantized(int8))
-    summary = {'info': info, 'latency_ms': latency,
+                     latency2, size_kb, X.count_quantized(int8))
+    summary = {'info': info, 'latency_ms': latency, 'latency_ms_2threads': latency2,
                'map50': {k: v['map50'] for k, v in results.items()},
                'map': {k: v['map'] for k, v in results.items()}}
     with open(os.path.join(args.out, 'train_summary.json'), 'w') as f:

@@ -1,0 +1,127 @@
+"""detector_node as its own process over real DDS: rendered image in -> detections out where the
+renderer put the objects (shipped trained model); a broken model is reported, not fatal."""
+import time
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.ros
+
+from conftest import spin_until  # noqa: E402
+from nanorover_perception.detection import box_iou  # noqa: E402
+
+OK, ERROR = b'\x00', b'\x02'   # diagnostic_msgs/DiagnosticStatus levels (byte fields)
+
+
+def image_msg(image, stamp, frame='camera_optical_frame'):
+    from sensor_msgs.msg import Image
+    msg = Image(height=image.shape[0], width=image.shape[1], encoding='bgr8', is_bigendian=0,
+                step=image.shape[1] * 3)
+    msg.header.stamp = stamp
+    msg.header.frame_id = frame
+    msg.data = image.tobytes()
+    return msg
+
+
+def make_io(ros_context, executor):
+    import rclpy
+    from diagnostic_msgs.msg import DiagnosticArray
+    from nanorover_interfaces.msg import DetectionArray
+    from sensor_msgs.msg import Image
+    from nanorover_common.qos import RELIABLE_QOS, SENSOR_QOS
+    node = rclpy.create_node('detector_test_io', context=ros_context)
+    got = {'det': [], 'diag': []}
+    pub = node.create_publisher(Image, 'camera/image_raw', SENSOR_QOS)
+    node.create_subscription(DetectionArray, 'detections', got['det'].append, RELIABLE_QOS)
+    node.create_subscription(DiagnosticArray, 'diagnostics', got['diag'].append, RELIABLE_QOS)
+    executor.add_node(node)
+    return node, pub, got
+
+
+def publish_until(executor, node, pub, image, predicate, timeout=20.0, what='detections'):
+    """Re-publish (best-effort topic, node may still be starting) until predicate() holds."""
+    from builtin_interfaces.msg import Time
+    deadline = time.monotonic() + timeout
+    k = 0
+    while time.monotonic() < deadline:
+        k += 1
+        pub.publish(image_msg(image, Time(sec=1000 + k, nanosec=5)))
+        try:
+            return spin_until(executor, predicate, timeout=0.5, what=what)
+        except AssertionError:
+            continue
+    raise AssertionError('timed out after %.0f s waiting for %s' % (timeout, what))
+
+
+def test_rendered_objects_are_detected_where_they_are(ros_context, executor, start_node):
+    from det_scene import clear_views
+    proc = start_node('nanorover_perception', 'detector_node',
+                      params={'model_path': 'nanorover_det_int8.onnx', 'threads': 1,
+                              'score_threshold': 0.3})
+    node, pub, got = make_io(ros_context, executor)
+    views = clear_views('office', seed=3, n=3)
+    matched = 0
+    for image, labels in views:
+        del got['det'][:]
+        publish_until(executor, node, pub, image, lambda: got['det'], what='detections')
+        msg = got['det'][0]
+        assert msg.header.frame_id == 'camera_optical_frame'
+        assert msg.header.stamp.sec > 1000 and msg.header.stamp.nanosec == 5   # copied
+        assert (msg.image_width, msg.image_height) == (image.shape[1], image.shape[0])
+        for lab in labels:
+            same = [d for d in msg.detections if d.class_name == lab['cls']]
+            if not same:
+                continue
+            boxes = np.array([[d.x_min, d.y_min, d.x_max, d.y_max] for d in same])
+            if box_iou([lab['box']], boxes).max() >= 0.5:
+                matched += 1
+    n_labels = sum(len(labels) for _, labels in views)
+    assert matched == n_labels, 'matched %d of %d rendered objects; node log:\n%s' % (
+        matched, n_labels, proc.output())
+    # diagnostics report the model and the rates
+    spin_until(executor, lambda: any(s.level == OK and any(v.key == 'fps' for v in s.values)
+                                     for a in got['diag'] for s in a.status),
+               timeout=10, what='OK diagnostics')
+    assert proc.alive()
+    assert proc.stop() == 0
+
+
+def test_missing_model_is_one_error_and_the_node_stays_up(ros_context, executor, start_node,
+                                                          tmp_path):
+    missing = str(tmp_path / 'no_such_model.onnx')
+    proc = start_node('nanorover_perception', 'detector_node', params={'model_path': missing})
+    node, pub, got = make_io(ros_context, executor)
+
+    def error_diag():
+        for a in got['diag']:
+            for s in a.status:
+                if s.level == ERROR and 'does not exist' in s.message and missing in s.message:
+                    return s
+        return None
+    image = np.full((240, 320, 3), 90, np.uint8)
+    publish_until(executor, node, pub, image, error_diag, what='ERROR diagnostics')
+    # keep feeding images: no detections, no crash, no log flood
+    for k in range(10):
+        pub.publish(image_msg(image, node.get_clock().now().to_msg()))
+        executor.spin_once(timeout_sec=0.05)
+    spin_until(executor, lambda: sum(1 for a in got['diag'] for s in a.status
+                                     if s.level == ERROR) >= 2, timeout=10, what='second diag')
+    assert proc.alive()
+    assert got['det'] == []
+    log = proc.output()
+    assert log.count('ERROR') == 1, log
+    assert 'does not exist' in log
+    assert proc.stop() == 0
+
+
+def test_broken_model_file_is_reported(ros_context, executor, start_node, tmp_path):
+    bad = tmp_path / 'broken.onnx'
+    bad.write_bytes(b'not an onnx file' * 64)
+    proc = start_node('nanorover_perception', 'detector_node', params={'model_path': str(bad)})
+    node, pub, got = make_io(ros_context, executor)
+    spin_until(executor, lambda: any(s.level == ERROR and 'onnxruntime cannot load' in s.message
+                                     for a in got['diag'] for s in a.status),
+               timeout=20, what='ERROR diagnostics for a broken model')
+    assert proc.alive()
+    assert proc.output().count('ERROR') == 1
+    assert proc.stop() == 0
