@@ -17,10 +17,12 @@ from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
 from launch.actions import (DeclareLaunchArgument, GroupAction, IncludeLaunchDescription,
                             OpaqueFunction)
-from launch.conditions import IfCondition
 from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
+
+from nanorover_description.launch_common import (mission_includes, stack_arguments,
+                                                 subsystem_includer)
 
 WORLDS = ['room', 'office', 'hall']
 
@@ -62,14 +64,9 @@ def generate_launch_description():
     launch_dir = os.path.join(bringup_dir, 'launch')
     config_dir = os.path.join(bringup_dir, 'config')
 
-    namespace = LaunchConfiguration('namespace')
     robot_config = LaunchConfiguration('robot_config')
-    log_level = LaunchConfiguration('log_level')
-    common = {'namespace': namespace, 'use_sim_time': 'true', 'log_level': log_level}
 
-    args = [
-        DeclareLaunchArgument('namespace', default_value='',
-                              description='Top-level namespace'),
+    args = stack_arguments(config_dir) + [
         DeclareLaunchArgument('world', default_value='office', choices=WORLDS,
                               description='Gazebo world (same names as the embedded simulator)'),
         DeclareLaunchArgument('gui', default_value='true', choices=['true', 'false'],
@@ -81,33 +78,17 @@ def generate_launch_description():
                               description='Spawn y [m] (empty: the world\'s start pose)'),
         DeclareLaunchArgument('yaw', default_value='',
                               description='Spawn yaw [rad] (empty: the world\'s start pose)'),
-        DeclareLaunchArgument('robot_config',
-                              default_value=os.path.join(config_dir, 'robot.yaml'),
-                              description='Robot geometry and limits (config/robot.yaml)'),
         DeclareLaunchArgument('bridge_config',
                               default_value=os.path.join(config_dir, 'gz_bridge.yaml'),
                               description='ros_gz_bridge topic configuration'),
-        DeclareLaunchArgument('slam', default_value='toolbox', choices=['toolbox', 'embedded'],
-                              description='slam_toolbox or the embedded slam_node'),
-        DeclareLaunchArgument('navigation', default_value='true', choices=['true', 'false'],
-                              description='Start navigation (navigation.launch.py)'),
-        DeclareLaunchArgument('detector', default_value='true', choices=['true', 'false'],
-                              description='Start the object detector (detector.launch.py)'),
-        DeclareLaunchArgument('log_level', default_value='info', description='Log level'),
     ]
-
-    def include(name, condition=None, **extra):
-        launch_args = dict(common)
-        launch_args.update(extra)
-        return IncludeLaunchDescription(
-            PythonLaunchDescriptionSource(os.path.join(launch_dir, name)),
-            launch_arguments=launch_args.items(), condition=condition)
+    include = subsystem_includer(launch_dir, 'true')
 
     bridge = Node(
         package='ros_gz_bridge',
         executable='parameter_bridge',
         name='gz_bridge',
-        namespace=namespace,
+        namespace=LaunchConfiguration('namespace'),
         output='screen',
         parameters=[{'config_file': LaunchConfiguration('bridge_config'),
                      'use_sim_time': True}],
@@ -119,8 +100,5 @@ def generate_launch_description():
         OpaqueFunction(function=spawn_robot),
         bridge,
         include('slam.launch.py', slam=LaunchConfiguration('slam'), robot_config=robot_config),
-        include('navigation.launch.py', condition=IfCondition(LaunchConfiguration('navigation')),
-                robot_config=robot_config),
-        include('detector.launch.py', condition=IfCondition(LaunchConfiguration('detector'))),
-    ])
+    ] + mission_includes(include))
     return LaunchDescription(args + [group])

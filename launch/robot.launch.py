@@ -2,6 +2,7 @@
 
     ros2 launch nanorover_bringup robot.launch.py                          # map while driving
     ros2 launch nanorover_bringup robot.launch.py mode:=localization map:=/maps/office.yaml
+    ros2 launch nanorover_bringup robot.launch.py mode:=none navigation:=false   # drivers only
 
 Starts: robot_state_publisher (description.launch.py), the G4 driver (lidar.launch.py), the base
 controller (nanorover_base base_node, config/base.yaml), the camera (camera.launch.py), mapping
@@ -15,11 +16,14 @@ import os
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, GroupAction, IncludeLaunchDescription
-from launch.conditions import IfCondition, LaunchConfigurationEquals
+from launch.conditions import LaunchConfigurationEquals
 from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
+
+from nanorover_description.launch_common import (mission_includes, stack_arguments,
+                                                 subsystem_includer)
 
 
 def generate_launch_description():
@@ -32,21 +36,14 @@ def generate_launch_description():
     use_sim_time = LaunchConfiguration('use_sim_time')
     robot_config = LaunchConfiguration('robot_config')
     log_level = LaunchConfiguration('log_level')
-    common = {'namespace': namespace, 'use_sim_time': use_sim_time, 'log_level': log_level}
 
-    args = [
-        DeclareLaunchArgument('namespace', default_value='',
-                              description='Top-level namespace'),
+    args = stack_arguments(config_dir) + [
         DeclareLaunchArgument('use_sim_time', default_value='false',
                               description='Use simulation (clock topic) time if true'),
-        DeclareLaunchArgument('robot_config',
-                              default_value=os.path.join(config_dir, 'robot.yaml'),
-                              description='Robot geometry and limits (config/robot.yaml)'),
-        DeclareLaunchArgument('mode', default_value='slam', choices=['slam', 'localization'],
+        DeclareLaunchArgument('mode', default_value='slam',
+                              choices=['slam', 'localization', 'none'],
                               description='slam: build a map while driving; localization: amcl '
-                                          'in the saved map given by "map"'),
-        DeclareLaunchArgument('slam', default_value='toolbox', choices=['toolbox', 'embedded'],
-                              description='mode:=slam only: slam_toolbox or the embedded slam_node'),
+                                          'in the saved map given by "map"; none: drivers only'),
         DeclareLaunchArgument('map', default_value='',
                               description='mode:=localization: map_server YAML of a saved map'),
         DeclareLaunchArgument('nav2_params_file',
@@ -60,21 +57,14 @@ def generate_launch_description():
         DeclareLaunchArgument('base_params_file',
                               default_value=os.path.join(config_dir, 'base.yaml'),
                               description='Full path to the base_node parameter file'),
+        DeclareLaunchArgument('detector_model', default_value='nanorover_det_fp32.onnx',
+                              description='Detector model: the FP32 ONNX runs FP16 in the '
+                                          'TensorRT execution provider on the Nano (no INT8 on '
+                                          'Maxwell); or a TensorRT .engine built on the robot'),
         DeclareLaunchArgument('camera_source', default_value='csi',
                               description='Camera: csi[:N], V4L2 device, GStreamer pipeline'),
-        DeclareLaunchArgument('navigation', default_value='true', choices=['true', 'false'],
-                              description='Start navigation (navigation.launch.py)'),
-        DeclareLaunchArgument('detector', default_value='true', choices=['true', 'false'],
-                              description='Start the object detector (detector.launch.py)'),
-        DeclareLaunchArgument('log_level', default_value='info', description='Log level'),
     ]
-
-    def include(name, condition=None, **extra):
-        launch_args = dict(common)
-        launch_args.update(extra)
-        return IncludeLaunchDescription(
-            PythonLaunchDescriptionSource(os.path.join(launch_dir, name)),
-            launch_arguments=launch_args.items(), condition=condition)
+    include = subsystem_includer(launch_dir, use_sim_time)
 
     base = Node(
         package='nanorover_base',
@@ -109,8 +99,5 @@ def generate_launch_description():
         include('slam.launch.py', condition=LaunchConfigurationEquals('mode', 'slam'),
                 slam=LaunchConfiguration('slam'), robot_config=robot_config),
         localization,
-        include('navigation.launch.py', condition=IfCondition(LaunchConfiguration('navigation')),
-                robot_config=robot_config),
-        include('detector.launch.py', condition=IfCondition(LaunchConfiguration('detector'))),
-    ])
+    ] + mission_includes(include, model_path=LaunchConfiguration('detector_model')))
     return LaunchDescription(args + [group])

@@ -175,6 +175,41 @@ def test_corrupted_frames_are_rejected_and_counted(ros_context, executor, manual
     assert proc.alive()
 
 
+def test_reconnects_after_the_controller_disappears(ros_context, executor, start_node,
+                                                    tmp_path):
+    """USB re-plug / MCU reset: the node keeps running, reopens the port (a udev-style link)
+    and odom continues from the pose it had."""
+    link = str(tmp_path / 'nanorover_base')
+    first = MotorControllerEmulator(ticks_per_rev=ROBOT['encoder_ticks_per_rev'], link=link)
+    first.start()
+    proc = start_node('nanorover_base', 'base_node',
+                      params={'port': link, 'robot_config': CONFIG, 'diagnostics_period': 0.2})
+    node, got, send = _io(ros_context)
+    executor.add_node(node)
+    try:
+        spin_until(executor, lambda: send(0.3, 0.0) or (
+            got['odom'] and got['odom'][-1].pose.pose.position.x > 0.05), 20.0, 'driving')
+    finally:
+        first.close()                                  # unplugged
+    x_before = got['odom'][-1].pose.pose.position.x
+    spin_until(executor, lambda: any(s.message.startswith('link lost') for d in got['diagnostics']
+                                     for s in d.status), 20.0, 'link lost in diagnostics')
+    second = MotorControllerEmulator(ticks_per_rev=ROBOT['encoder_ticks_per_rev'], link=link)
+    second.start()                                     # plugged in again, counters from 0
+    try:
+        spin_until(executor, lambda: send(0.3, 0.0) or second.wheel_commands(), 20.0,
+                   'commands on the new port')
+        n = len(got['odom'])
+        spin_until(executor, lambda: send(0.3, 0.0) or len(got['odom']) > n + 10, 20.0,
+                   'odom again')
+        # no jump from the restarted counters: the pose continues from where it was
+        xs = [o.pose.pose.position.x for o in got['odom'][n:]]
+        assert min(xs) >= x_before - 0.01 and max(xs) < x_before + 1.0
+        assert proc.alive()
+    finally:
+        second.close()
+
+
 def test_unopenable_port_exits_with_the_reason(start_node, tmp_path):
     proc = start_node('nanorover_base', 'base_node',
                       params={'port': str(tmp_path / 'nope'), 'robot_config': CONFIG})

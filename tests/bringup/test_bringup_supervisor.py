@@ -1,5 +1,6 @@
 """The process supervisor (tiny fake node scripts, independent of the real stack) and the table."""
 import os
+import re
 import signal
 import sys
 import time
@@ -126,3 +127,19 @@ def test_teleop_turns_away_from_an_obstacle_ahead():
     v, w = tel.command(1.1, (blocked, amin, inc))
     assert v == 0.0 and w > 0
     assert tel.command(1.2, (free, amin, inc)) == (0.25, 0.0)
+
+
+def test_missing_sim_node_exits_2_and_still_writes_the_summary(tmp_path, monkeypatch, capsys):
+    import json
+    from nanorover_bringup import sim_job
+    real_plan = resolve.plan
+    monkeypatch.setattr(resolve, 'plan', lambda values, cfg: real_plan(
+        values, cfg, find=lambda s: None if s.name in ('sim_node', 'slam_node') else '/bin/x'))
+    code = sim_job.main(['--duration', '5', '--out', str(tmp_path / 'run'), '--no-detector'])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert 'required node(s) not installed: sim_node' in err
+    assert re.search(r'slam_node\s+missing', err) and re.search(r'detector_node\s+disabled', err)
+    s = json.loads((tmp_path / 'run' / 'summary.json').read_text())
+    assert s['exit_code'] == 2 and sorted(s['nodes_missing']) == ['sim_node', 'slam_node']
+    assert s['nodes_disabled'] == {'detector_node': 'detector:=false'}

@@ -28,14 +28,27 @@ def make_io(ros_context, executor):
     from diagnostic_msgs.msg import DiagnosticArray
     from nanorover_interfaces.msg import DetectionArray
     from sensor_msgs.msg import Image
+    from visualization_msgs.msg import MarkerArray
     from nanorover_common.qos import RELIABLE_QOS, SENSOR_QOS
     node = rclpy.create_node('detector_test_io', context=ros_context)
-    got = {'det': [], 'diag': []}
+    got = {'det': [], 'diag': [], 'image': [], 'markers': []}
     pub = node.create_publisher(Image, 'camera/image_raw', SENSOR_QOS)
     node.create_subscription(DetectionArray, 'detections', got['det'].append, RELIABLE_QOS)
     node.create_subscription(DiagnosticArray, 'diagnostics', got['diag'].append, RELIABLE_QOS)
+    node.create_subscription(Image, 'detections/image', got['image'].append, SENSOR_QOS)
+    node.create_subscription(MarkerArray, 'detections/markers', got['markers'].append,
+                             RELIABLE_QOS)
     executor.add_node(node)
     return node, pub, got
+
+
+def diag_values(got):
+    """key -> value of the newest OK/WARN detector diagnostics."""
+    for a in reversed(got['diag']):
+        for s in a.status:
+            if s.level != ERROR:
+                return {v.key: v.value for v in s.values}
+    return {}
 
 
 def publish_until(executor, node, pub, image, predicate, timeout=20.0, what='detections'):
@@ -55,10 +68,15 @@ def publish_until(executor, node, pub, image, predicate, timeout=20.0, what='det
 
 def test_rendered_objects_are_detected_where_they_are(ros_context, executor, start_node):
     from det_scene import clear_views
+    from sensor_msgs.msg import CameraInfo
+    from nanorover_common.qos import SENSOR_QOS
     proc = start_node('nanorover_perception', 'detector_node',
                       params={'model_path': 'nanorover_det_int8.onnx', 'threads': 1,
-                              'score_threshold': 0.3})
+                              'score_threshold': 0.3, 'publish_image': True})
     node, pub, got = make_io(ros_context, executor)
+    info_pub = node.create_publisher(CameraInfo, 'camera/camera_info', SENSOR_QOS)
+    info = CameraInfo(width=320, height=240)
+    info.k = [228.5, 0.0, 160.0, 0.0, 228.5, 120.0, 0.0, 0.0, 1.0]
     views = clear_views('office', seed=3, n=3)
     matched = 0
     for image, labels in views:
@@ -78,6 +96,22 @@ def test_rendered_objects_are_detected_where_they_are(ros_context, executor, sta
     n_labels = sum(len(labels) for _, labels in views)
     assert matched == n_labels, 'matched %d of %d rendered objects; node log:\n%s' % (
         matched, n_labels, proc.output())
+    # annotated image: same size, boxes drawn
+    spin_until(executor, lambda: got['image'], timeout=10, what='detections/image')
+    ann = got['image'][-1]
+    assert (ann.width, ann.height, ann.encoding) == (320, 240, 'bgr8')
+    drawn = np.frombuffer(ann.data, np.uint8).reshape(240, 320, 3)
+    assert not any(np.array_equal(drawn, img) for img, _ in views)
+    # markers: a DELETEALL, then a box outline + a label per detection (needs camera_info)
+    def markers():
+        info_pub.publish(info)     # best effort: keep sending until the node has it
+        return got['markers']
+    publish_until(executor, node, pub, views[0][0], markers, what='markers')
+    m = got['markers'][-1].markers
+    assert m[0].action == m[0].DELETEALL
+    strips = [x for x in m if x.type == x.LINE_STRIP]
+    assert len(strips) >= 1 and all(len(x.points) == 5 for x in strips)
+    assert all(abs(p.z - 2.0) < 1e-6 for x in strips for p in x.points)
     # diagnostics report the model and the rates
     spin_until(executor, lambda: any(s.level == OK and any(v.key == 'fps' for v in s.values)
                                      for a in got['diag'] for s in a.status),
@@ -124,4 +158,39 @@ def test_broken_model_file_is_reported(ros_context, executor, start_node, tmp_pa
                timeout=20, what='ERROR diagnostics for a broken model')
     assert proc.alive()
     assert proc.output().count('ERROR') == 1
+    assert proc.stop() == 0
+
+
+def test_stale_frames_are_dropped_and_the_newest_is_processed(ros_context, executor, start_node):
+    """A burst of frames: every received frame is either processed or dropped (counted), never
+    queued, and the newest one is always processed."""
+    from builtin_interfaces.msg import Time
+    proc = start_node('nanorover_perception', 'detector_node',
+                      params={'model_path': 'nanorover_det_fp32.onnx', 'threads': 1})
+    node, pub, got = make_io(ros_context, executor)
+    image = np.full((240, 320, 3), 100, np.uint8)
+    publish_until(executor, node, pub, image, lambda: got['det'], what='first detections')
+    burst = [image_msg(image, Time(sec=5000 + k)) for k in range(40)]
+    for msg in burst:
+        pub.publish(msg)
+
+    def newest_done():
+        return any(d.header.stamp.sec == 5039 for d in got['det'])
+    for _ in range(10):   # best effort: re-send the newest frame if the transport lost it
+        try:
+            spin_until(executor, newest_done, timeout=1.5, what='the newest frame')
+            break
+        except AssertionError:
+            pub.publish(burst[-1])
+    assert newest_done()
+
+    def settled():
+        v = diag_values(got)
+        return v and int(v['frames_in']) == int(v['frames_processed']) + int(
+            v['frames_dropped']) and int(v['frames_in']) > 0 and v
+    v = spin_until(executor, settled, timeout=10, what='frame accounting in diagnostics')
+    processed_burst = sum(1 for d in got['det'] if d.header.stamp.sec >= 5000)
+    assert processed_burst <= 40
+    assert int(v['frames_dropped']) > 0      # 40 frames in a few ms: stale ones were skipped
+    assert float(v['inference_ms']) > 0 and 'nanorover_det_fp32.onnx' in v['model']
     assert proc.stop() == 0

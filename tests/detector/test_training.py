@@ -108,3 +108,19 @@ def test_shipped_models_are_small_and_documented():
     card = (MODELS / 'MODEL_CARD.md').read_text()
     for needle in ('mAP@0.5', 'mAP@.5:.95', 'CPU ms', 'Why an anchor-free grid head'):
         assert needle in card
+
+
+def test_eval_detector_cli_writes_pr_curves_and_metrics(smoke, tmp_path, capsys):
+    from nanorover_perception.training.evaluate import main
+    out = tmp_path / 'eval'
+    rc = main(['--model', str(smoke / 'nanorover_det_fp32.onnx'), '--model',
+               str(smoke / 'nanorover_det_int8.onnx'), '--labels', str(smoke / 'labels.txt'),
+               '--images', '4', '--threads', '1', '--out', str(out)])
+    assert rc == 0
+    metrics = json.loads((out / 'metrics.json').read_text())
+    assert set(metrics) == {'nanorover_det_fp32.onnx', 'nanorover_det_int8.onnx'}
+    for m in metrics.values():
+        assert 0.0 <= m['map'] <= m['map50'] <= 1.0
+        assert set(m['ap50']) == {'person', 'chair', 'box', 'cone'}
+    assert (out / 'pr_curves.png').stat().st_size > 1000
+    assert 'mAP@0.5' in capsys.readouterr().out

@@ -54,6 +54,7 @@ class ClosedLoop(object):
         self.steps = 0
         self.n_scans = 0
         self.commands = []   # (t, v, w) as commanded
+        self.poses = []      # true pose after each step
 
     def laser_pose(self):
         x, y, th = self.drive.pose
@@ -82,6 +83,7 @@ class ClosedLoop(object):
         v, w = self.nav.step(self.t, self.drive.pose, dt=self.dt)
         self.commands.append((self.t, v, w))
         self.drive.step(v, w, self.dt)
+        self.poses.append(self.drive.pose)
         self.t += self.dt
         self.steps += 1
         return v, w

@@ -97,11 +97,11 @@ def test_awkward_inputs_do_not_break_tracking():
             r = np.full(beams, INF)                           # an empty scan mid-run
         if k == 30:
             odom = se2_compose(odom, (0.4, -0.3, 0.2))        # odometry jump (gap / glitch)
-        p = slam.process(t, r, a, i, 0.1, 12.0, odom)
+        p = slam.process(t, r, a, i, 0.1, 12.0, odom if k != 40 else (np.nan, 0.0, 0.0))
         if k > 31:
             assert np.hypot(*(p[:2] - truth[:2])) < 0.06, k
             assert abs(wrap_angle(p[2] - truth[2])) < 0.03, k
-    assert slam.stats['keyframes'] > 5
+    assert slam.stats['keyframes'] > 5 and slam.stats['bad_odom'] == 1
     grid, _ = slam.occupancy()
     assert (grid == 100).sum() > 100
 
@@ -120,3 +120,20 @@ def test_map_to_odom_is_the_correction():
     assert np.allclose(se2_compose(slam.map_to_odom, slam.odom), p, atol=1e-9)
     with pytest.raises(ValueError):
         Slam({'no_such_setting': 1})
+
+
+def test_loop_closure_corrects_drift_of_short_range_tracking(office_run):
+    """With a 3 m range (weak scan-to-submap tracking in the corridors) the loop closures must
+    pull the trajectory together: ATE with loop closure clearly below ATE without."""
+    h, samples = office_run[0], office_run[1]
+    res = {}
+    for lc in (True, False):
+        slam, est, truth, odom = h.run_slam(samples, {'max_range': 3.0, 'match_beams': 60,
+                                                      'loop_closure': lc})
+        kf_est, kf_truth, _ = h.keyframe_trajectory(slam, samples)
+        res[lc] = (ate(kf_est, kf_truth), slam.stats['loops'])
+    print('3 m range: ATE with loop closure %.3f m (%d loops), without %.3f m'
+          % (res[True][0], res[True][1], res[False][0]))
+    assert res[True][1] >= 2
+    assert res[True][0] < 0.8 * res[False][0]
+    assert res[True][0] <= 0.10

@@ -88,6 +88,15 @@ def executables():
     return exes
 
 
+def _workspace_module(module):
+    """Source file of a module of a workspace Python package (None: not ours)."""
+    parts = module.split('.')
+    if len(parts) < 2:
+        return None
+    path = REPO / 'src' / parts[0] / parts[0] / ('/'.join(parts[1:]) + '.py')
+    return path if path.exists() else None
+
+
 def _call_name(call):
     f = call.func
     if isinstance(f, ast.Name):
@@ -125,15 +134,20 @@ class LaunchFileInfo(object):
         self.has_generate = False
         self.unresolved_args = 0     # DeclareLaunchArgument(<expression>, ...)
         self.uses_stack = False      # data-driven from nanorover_bringup.stack
+        self.helpers = []            # workspace modules the file imports (launch helpers)
         for node in ast.walk(self.tree):
             if isinstance(node, ast.FunctionDef) and node.name == 'generate_launch_description':
                 self.has_generate = True
             if (isinstance(node, ast.ImportFrom) and node.module == 'nanorover_bringup'
                     and any(a.name == 'stack' for a in node.names)):
                 self.uses_stack = True
+            if isinstance(node, ast.ImportFrom) and node.module:
+                helper = _workspace_module(node.module)
+                if helper is not None:
+                    self.helpers.append(helper)
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 s = node.value
-                if re.match(r'^[\w.-]+(\.launch\.py|_launch\.py|\.ya?ml|\.xacro|\.urdf)$', s):
+                if re.match(r'^[\w.-]+(\.launch\.py|_launch\.py|\.ya?ml|\.xacro|\.urdf|\.onnx)$', s):
                     self.file_names.add(s)
             if not isinstance(node, ast.Call):
                 continue
@@ -160,6 +174,16 @@ class LaunchFileInfo(object):
                 arg = _const_str(node.args[0])
                 if arg is not None:
                     self.used_configs.add(arg)
+        for helper in self.helpers:
+            # arguments, nodes and files of an imported helper count as the file's own
+            other = LaunchFileInfo(helper)
+            self.declared.update(other.declared)
+            self.used_configs |= other.used_configs
+            self.file_names |= other.file_names
+            self.nodes += other.nodes
+            self.packages |= other.packages
+            self.unresolved_nodes += other.unresolved_nodes
+            self.unresolved_args += other.unresolved_args
 
 
 def _add_stack_tables(info):
@@ -179,7 +203,7 @@ def _add_stack_tables(info):
 
 def find_file(name):
     """Where a file named in a launch file lives in this workspace (None: nowhere)."""
-    candidates = [LAUNCH_DIR / name, CONFIG_DIR / name]
+    candidates = [LAUNCH_DIR / name, CONFIG_DIR / name, REPO / 'models' / name]
     candidates += list((REPO / 'src').glob('*/urdf/' + name))
     candidates += list((REPO / 'src').glob('*/worlds/' + name))
     for c in candidates:

@@ -1,5 +1,6 @@
 """ydlidar_g4_node as its own process <-> G4 emulator on a pty <-> subscriber over real DDS."""
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -49,12 +50,12 @@ class Listener(object):
         return fut.result()
 
 
-def start_lidar(start_node, emu, **params):
+def start_lidar(start_node, emu, params_file=None, **params):
     p = {'port': emu.port, 'frequency': FREQ, 'beams': BEAMS, 'silence_timeout': 1.0,
          'reconnect_backoff_initial': 0.1, 'reconnect_backoff_max': 0.5,
          'diagnostics_period': 0.5}
     p.update(params)
-    return start_node('ydlidar_g4', 'ydlidar_g4_node', params=p)
+    return start_node('ydlidar_g4', 'ydlidar_g4_node', params=p, params_file=params_file)
 
 
 def errors(proc):
@@ -188,7 +189,9 @@ def test_stamps_follow_the_node_clock_under_use_sim_time(ros_context, executor, 
     from rosgraph_msgs.msg import Clock
     from nanorover_common.timeutil import to_time_msg
     import time
-    proc = start_lidar(start_node, emu, use_sim_time=True)
+    # also proves the shipped parameter file loads (types match the declarations)
+    config = Path(__file__).resolve().parents[2] / 'config' / 'ydlidar_g4.yaml'
+    proc = start_lidar(start_node, emu, params_file=config, use_sim_time=True)
     lis = Listener(ros_context)
     clock_pub = lis.node.create_publisher(Clock, 'clock', 10)
     t0 = time.monotonic()

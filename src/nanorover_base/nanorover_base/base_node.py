@@ -80,13 +80,14 @@ class BaseNode(Node):
         self._cmd_time = None
         self._timed_out = True
         self._last_control = None
-        self.stats = {'cmd_timeouts': 0, 'serial_errors': 0, 'watchdog_reports': 0}
+        self.stats = {'cmd_timeouts': 0, 'serial_errors': 0, 'watchdog_reports': 0,
+                      'reconnects': 0}
         self._battery = None
         self._last_encoder = None
         self._mcu_flags = 0
+        self._serial_lock = threading.Lock()
         try:
-            self.serial = serial.Serial(self.p['port'], self.p['baudrate'], timeout=0.05)
-            self.serial.reset_input_buffer()
+            self.serial = self._open()
         except (serial.SerialException, OSError) as exc:
             raise StartupError('cannot open motor controller port %s: %s' % (self.p['port'], exc))
 
@@ -128,9 +129,17 @@ class BaseNode(Node):
         left, right = self.drive.command(v, w, dt)
         self._write(protocol.encode_wheel_cmd(left, right))
 
+    def _open(self):
+        port = serial.Serial(self.p['port'], self.p['baudrate'], timeout=0.05)
+        port.reset_input_buffer()
+        return port
+
     def _write(self, data):
         try:
-            self.serial.write(data)
+            with self._serial_lock:
+                if self.serial is None:
+                    raise serial.SerialException('port closed, reconnecting')
+                self.serial.write(data)
         except (serial.SerialException, OSError) as exc:
             self.stats['serial_errors'] += 1
             self.get_logger().error('serial write failed: %s' % exc, throttle_duration_sec=5.0)
@@ -140,13 +149,12 @@ class BaseNode(Node):
         while self._running:
             try:
                 data = self.serial.read(256)
-            except (serial.SerialException, OSError, TypeError) as exc:
+            except (serial.SerialException, OSError, TypeError, AttributeError) as exc:
                 if not self._running:
                     return
                 self.stats['serial_errors'] += 1
-                self.get_logger().error('serial read failed: %s' % exc,
-                                        throttle_duration_sec=5.0)
-                time.sleep(0.2)
+                self.get_logger().error('motor controller link lost (%s): reconnecting' % exc)
+                self._reconnect()
                 continue
             if not data:
                 continue
@@ -156,6 +164,29 @@ class BaseNode(Node):
                 except Exception as exc:  # a publish during shutdown must not kill the reader
                     if self._running:
                         self.get_logger().error('frame %r: %s' % (frame, exc))
+
+    def _reconnect(self):
+        """Close the port and reopen it every 0.5 s until it works (USB re-plug, MCU reset)."""
+        with self._serial_lock:
+            old, self.serial = self.serial, None
+        if old is not None:
+            try:
+                old.close()
+            except (serial.SerialException, OSError):
+                pass
+        while self._running:
+            time.sleep(0.5)
+            try:
+                port = self._open()
+            except (serial.SerialException, OSError):
+                continue
+            with self._serial_lock:
+                self.serial = port
+            # the MCU may have restarted its counters: keep the pose, restart the tick reference
+            self.odometry.restart()
+            self.stats['reconnects'] += 1
+            self.get_logger().info('motor controller link on %s restored' % self.p['port'])
+            return
 
     def _handle(self, frame):
         if frame.type == protocol.ENCODER:
@@ -219,7 +250,9 @@ class BaseNode(Node):
     def diagnostic_status(self):
         now = time.monotonic()
         level, msgs = DiagnosticStatus.OK, []
-        if self._last_encoder is None or now - self._last_encoder > 1.0:
+        if self.serial is None:
+            level, msgs = DiagnosticStatus.ERROR, ['link lost, reconnecting']
+        elif self._last_encoder is None or now - self._last_encoder > 1.0:
             level, msgs = DiagnosticStatus.ERROR, ['no encoder frames']
         if self.parser.errors():
             level = max(level, DiagnosticStatus.WARN)
@@ -235,19 +268,15 @@ class BaseNode(Node):
         values['cmd_timed_out'] = self._timed_out
         if self._battery is not None:
             values['battery_mv'], values['battery_pct'] = self._battery
-        st = DiagnosticStatus()
-        st.level = level
-        st.name = 'nanorover_base: motor controller'
-        st.hardware_id = self.p['port']
-        st.message = '; '.join(msgs) or 'ok'
-        st.values = [KeyValue(key=k, value=str(v)) for k, v in sorted(values.items())]
-        return st
+        return DiagnosticStatus(
+            level=level, name='nanorover_base: motor controller', hardware_id=self.p['port'],
+            message='; '.join(msgs) or 'ok',
+            values=[KeyValue(key=k, value=str(v)) for k, v in sorted(values.items())])
 
     def _publish_diagnostics(self):
-        arr = DiagnosticArray()
-        arr.header.stamp = self.get_clock().now().to_msg()
-        arr.status = [self.diagnostic_status()]
-        self.diag_pub.publish(arr)
+        msg = DiagnosticArray(status=[self.diagnostic_status()])
+        msg.header.stamp = self.get_clock().now().to_msg()
+        self.diag_pub.publish(msg)
 
     def close(self):
         """Stop the motors and the reader before the node is destroyed."""
@@ -256,7 +285,8 @@ class BaseNode(Node):
         self._write(protocol.encode(protocol.STOP))
         self._reader.join(1.0)
         try:
-            self.serial.close()
+            if self.serial is not None:
+                self.serial.close()
         except (serial.SerialException, OSError):
             pass
 

@@ -122,6 +122,10 @@ class Odometry(object):
         self.v = self.w = 0.0
         self._last = None
 
+    def restart(self):
+        """Forget the last encoder reading (counters restarted), keep the pose."""
+        self._last = None
+
     def update(self, left_ticks, right_ticks, stamp_us):
         """Add one encoder reading; returns True when the pose advanced (not on the first)."""
         if self._last is None:

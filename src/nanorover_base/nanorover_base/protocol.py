@@ -156,10 +156,6 @@ class Parser(object):
         s = self.stats
         return s['crc_errors'] + s['bad_length'] + s['unknown_type'] + s['bad_payload']
 
-    def _discard(self, n):
-        del self._buf[:n]
-        self.stats['discarded_bytes'] += n
-
     def feed(self, data):
         """Add ``data`` (bytes/bytearray); return the list of valid :class:`Frame` s completed."""
         frames = []
@@ -168,43 +164,48 @@ class Parser(object):
         except TypeError:
             return frames
         buf = self._buf
+        stats = self.stats
+        pos = 0            # bytes before pos are consumed; deleted once at the end
+        n = len(buf)
         while True:
-            start = buf.find(SOF)
+            start = buf.find(SOF, pos)
             if start < 0:
                 # keep a trailing 0xA5: it may be the first half of the next SOF
                 keep = 1 if buf[-1:] == SOF[:1] else 0
-                self._discard(len(buf) - keep)
+                stats['discarded_bytes'] += n - keep - pos
+                pos = n - keep
                 break
-            if start:
-                self._discard(start)
-            if len(buf) < HEADER_LEN:
+            stats['discarded_bytes'] += start - pos
+            pos = start
+            if n - pos < HEADER_LEN:
                 break
-            msg_type, length = buf[2], buf[3]
+            msg_type, length = buf[pos + 2], buf[pos + 3]
             if length > MAX_PAYLOAD:
-                self.stats['bad_length'] += 1
-                self._discard(1)
+                stats['bad_length'] += 1
+                stats['discarded_bytes'] += 1
+                pos += 1
                 continue
             total = HEADER_LEN + length + CRC_LEN
-            if len(buf) < total:
+            if n - pos < total:
                 break
-            body = bytes(buf[2:HEADER_LEN + length])
-            (crc,) = struct.unpack_from('<H', buf, HEADER_LEN + length)
+            body = bytes(buf[pos + 2:pos + HEADER_LEN + length])
+            (crc,) = struct.unpack_from('<H', buf, pos + HEADER_LEN + length)
             if crc != crc16(body):
-                self.stats['crc_errors'] += 1
-                self._discard(1)
+                stats['crc_errors'] += 1
+                stats['discarded_bytes'] += 1
+                pos += 1
                 continue
             st = _STRUCTS.get(msg_type)
-            if st is None:
-                self.stats['unknown_type'] += 1
-                self._discard(total)
-                continue
-            if st.size != length:
-                self.stats['bad_payload'] += 1
-                self._discard(total)
+            if st is None or st.size != length:
+                stats['unknown_type' if st is None else 'bad_payload'] += 1
+                stats['discarded_bytes'] += total
+                pos += total
                 continue
             frames.append(Frame(msg_type, body[2:]))
-            self.stats['frames'] += 1
-            del buf[:total]
+            stats['frames'] += 1
+            pos += total
+        del buf[:pos]
         if len(buf) > self._max_buffer:   # cannot happen with MAX_PAYLOAD, but stay bounded
-            self._discard(len(buf))
+            stats['discarded_bytes'] += len(buf)
+            del buf[:]
         return frames

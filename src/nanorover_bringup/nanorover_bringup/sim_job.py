@@ -23,7 +23,7 @@ from nanorover_bringup import resolve, stack
 from nanorover_bringup.run_folder import RunData, map_coverage, write_run_folder
 from nanorover_bringup.supervisor import NodeDied, Supervisor
 
-EXIT_OK, EXIT_NODE_DIED, EXIT_SETUP, EXIT_WALL_LIMIT = 0, 1, 2, 3
+EXIT_OK, EXIT_NODE_DIED, EXIT_SETUP, EXIT_WALL_LIMIT, EXIT_INTERNAL = 0, 1, 2, 3, 4
 
 
 def parse_args(argv):
@@ -31,7 +31,11 @@ def parse_args(argv):
         prog='nanorover sim',
         description='Run the nanorover stack in the embedded simulator (headless) and write a run '
                     'folder: map, trajectories, detections, MCAP recording, summary.json, '
-                    'overview.png. Duration is simulated time.')
+                    'overview.png. Duration is simulated time.',
+        epilog='exit status: 0 completed; 1 a node died (named, with its last log lines) or the '
+               'sim publishes no clock; 2 sim_node not installed; 3 wall-time limit reached; '
+               '4 internal error; 130/143 interrupted by SIGINT/SIGTERM (the run folder is '
+               'written in every case).')
     d = stack.default_args()
     p.add_argument('--world', default=d['world'], help='world name or folder (default %(default)s)')
     p.add_argument('--duration', type=float, default=150.0,
@@ -111,12 +115,17 @@ class _LineStream(object):
 
 
 def _progress(duration):
+    """One tqdm line on a terminal; on a pipe/log, a plain line every 10 s."""
     from tqdm import tqdm
     tty = sys.stderr.isatty()
+    # a pty without a size (script, some CI runners) reports 0 x 0: tqdm would hide the bar
+    size = shutil.get_terminal_size((0, 0)) if tty else os.terminal_size((0, 0))
+    width = size.columns
     return tqdm(total=round(duration, 1), unit='s', file=sys.stderr if tty else
                 _LineStream(sys.stderr), mininterval=0.5 if tty else 10.0,
                 bar_format='sim {n:.1f}/{total:.0f} s |{bar:20}| {desc} [{elapsed}]',
-                dynamic_ncols=tty, ncols=None if tty else 110)
+                dynamic_ncols=width >= 40, ncols=None if width >= 40 else 110,
+                nrows=None if size.lines > 0 else 24)
 
 
 def _handlers(data, want_scans):
@@ -276,6 +285,8 @@ class SimJob(object):
         from geometry_msgs.msg import Twist
         from rclpy.signals import SignalHandlerOptions
 
+        from rclpy.executors import SingleThreadedExecutor
+
         from nanorover_bringup.recorder import RECORDED_TOPICS, McapRawWriter, Recorder, Topic
         from nanorover_bringup.teleop import ScriptedTeleop
         from nanorover_common.qos import RELIABLE_QOS
@@ -293,25 +304,25 @@ class SimJob(object):
                    signal_handler_options=SignalHandlerOptions.NO)
         old = dict((s, signal.signal(s, self._on_signal)) for s in (signal.SIGINT, signal.SIGTERM))
         node = rclpy.create_node('nanorover_sim_job', context=ctx)
-        from rclpy.executors import SingleThreadedExecutor
         executor = SingleThreadedExecutor(context=ctx)
         executor.add_node(node)
-        writer = McapRawWriter(os.path.join(self.out, 'recording.mcap'))
-        writer.add_metadata('nanorover_sim', {'world': a.world, 'seed': a.seed,
-                                              'duration': a.duration,
-                                              'realtime_factor': a.realtime_factor})
-        data = self.data
-        recorder = Recorder(node, writer, topics, _handlers(data, self.teleop),
-                            clock_ns=lambda: int(data.sim_time * 1e9))
-        for name, why in sorted(recorder.skipped.items()):
-            self.say('not recording %s (%s)' % (name, why))
-        cmd_pub = node.create_publisher(Twist, 'cmd_vel', RELIABLE_QOS) if self.teleop else None
-        teleop = ScriptedTeleop() if self.teleop else None
         sup = Supervisor(os.path.join(self.out, 'logs'), env)
-        self.supervisor = sup
-        self.recorder = recorder
+        recorder = None
         bar = None
         try:
+            writer = McapRawWriter(os.path.join(self.out, 'recording.mcap'))
+            writer.add_metadata('nanorover_sim', {'world': a.world, 'seed': a.seed,
+                                                  'duration': a.duration,
+                                                  'realtime_factor': a.realtime_factor})
+            data = self.data
+            recorder = self.recorder = Recorder(node, writer, topics,
+                                                _handlers(data, self.teleop),
+                                                clock_ns=lambda: int(data.sim_time * 1e9))
+            for name, why in sorted(recorder.skipped.items()):
+                self.say('not recording %s (%s)' % (name, why))
+            cmd_pub = node.create_publisher(Twist, 'cmd_vel', RELIABLE_QOS) \
+                if self.teleop else None
+            teleop = ScriptedTeleop() if self.teleop else None
             run = [r for r in rows if r.status == 'run']
             names = [r.spec.name for r in run]
             sup.start('sim_node', run[names.index('sim_node')].cmd)
@@ -322,10 +333,11 @@ class SimJob(object):
                     sup.start(r.spec.name, r.cmd)
             bar = self.bar = _progress(a.duration)
             self._loop(executor, sup, bar, teleop, cmd_pub, Twist)
+            if cmd_pub is not None:
+                cmd_pub.publish(Twist())  # stop the robot before the nodes go
         except NodeDied as exc:
             self.exit_code = EXIT_NODE_DIED
             self.exit_reason = 'node %s died (exit code %s)' % (exc.name, exc.returncode)
-            self.node_death = exc
             self.bar = None
             if bar is not None:
                 bar.close()
@@ -335,20 +347,25 @@ class SimJob(object):
             self.exit_code = exc.code
             self.exit_reason = str(exc)
             self.say('ERROR: %s' % exc)
+        except BaseException as exc:
+            self.exit_code = EXIT_INTERNAL
+            self.exit_reason = 'internal error: %s: %s' % (type(exc).__name__, exc)
+            raise
         finally:
             self.bar = None
             if bar is not None:
+                bar.n = round(min(self.data.sim_time, a.duration), 1)
+                bar.refresh()
                 bar.close()
-            if cmd_pub is not None:
-                cmd_pub.publish(Twist())
             codes = sup.stop_all(a.stop_timeout)
             meta['node_exit_codes'] = codes
             if getattr(sup, 'killed', None):
                 meta['nodes_killed_after_timeout'] = sup.killed
                 self.say('had to SIGKILL: %s' % ', '.join(sup.killed))
-            meta['topic_counts'] = dict(recorder.counts)
-            meta['topics_not_recorded'] = dict(recorder.skipped)
-            recorder.close()
+            if recorder is not None:
+                meta['topic_counts'] = dict(recorder.counts)
+                meta['topics_not_recorded'] = dict(recorder.skipped)
+                recorder.close()
             executor.shutdown()
             node.destroy_node()
             rclpy.try_shutdown(context=ctx)

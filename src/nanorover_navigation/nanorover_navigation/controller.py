@@ -108,7 +108,10 @@ class PurePursuitController(object):
         if costmap is None:
             return float('inf')
         horizon = self.check_horizon if horizon is None else horizon
-        step = 0.5 * costmap.resolution
+        # samples every quarter cell; each also looks a quarter cell to either side in x and y so
+        # that an arc clipping the corner of a cell between two samples still sees that cell
+        res = costmap.resolution
+        step = 0.25 * res
         n = int(math.ceil(horizon / step))
         s = np.arange(1, n + 1) * step * (1.0 if v >= 0 else -1.0)
         k = (w / v) if abs(v) > 1e-6 else 0.0
@@ -119,17 +122,21 @@ class PurePursuitController(object):
         else:
             xs = pose[0] + (np.sin(th) - math.sin(pose[2])) / k
             ys = pose[1] - (np.cos(th) - math.cos(pose[2])) / k
-        costs = costmap.cost_at(xs, ys)
-        bad = (costs >= INSCRIBED) & (costs != NO_INFORMATION)
+        off = np.array([[0.0, 0.0], [1, 1], [1, -1], [-1, 1], [-1, -1]]) * (0.25 * res)
+        px = xs[:, None] + off[None, :, 0]
+        py = ys[:, None] + off[None, :, 1]
+        costs = costmap.cost_at(px, py)
+        known = costs != NO_INFORMATION
+        bad = np.any((costs >= INSCRIBED) & known, axis=1)
         # starting inside the inscribed band (the costmap changed under the robot) must not
         # freeze it: moves that only go away from the obstacle (clearance never decreasing
         # while still inside the band) are allowed
         here = costmap.clearance_at(pose[0], pose[1])
         if here <= costmap.inscribed_radius:
-            clr = costmap.clearance_at(xs, ys)
+            clr = costmap.clearance_at(px, py).min(axis=1)
             inside = clr <= costmap.inscribed_radius
             prev = np.concatenate([[here], clr[:-1]])
-            bad = (costs == LETHAL) | (inside & (clr < prev - 1e-9))
+            bad = np.any(costs == LETHAL, axis=1) | (inside & (clr < prev - 1e-9))
         idx = np.nonzero(bad)[0]
         if idx.size == 0:
             return float('inf')

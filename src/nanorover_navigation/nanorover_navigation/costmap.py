@@ -6,10 +6,9 @@ Cost values follow Nav2's costmap_2d conventions (uint8):
 
 Layers:
   * static: the OccupancyGrid (int8, 0..100, -1 unknown, row 0 at the origin = lowest y);
-  * obstacle: scan endpoints mark cells, the rays from the sensor clear earlier marks (only the
-    obstacle layer's marks: the static map is the SLAM's job); marks away from the static
-    obstacles are grown by one cell (an endpoint on an obstacle's boundary can fall in the free
-    cell in front of it, and corners are easily missed);
+  * obstacle: scan endpoints mark cells (a quarter cell beyond the return, inside the obstacle),
+    the rays from the sensor clear earlier marks (only the obstacle layer's marks: the static
+    map is the SLAM's job);
   * inflation: scipy.ndimage.distance_transform_edt of the lethal cells;
     cost = 252 * exp(-cost_scaling * (d - robot_radius)) for robot_radius < d <= inflation_radius.
 
@@ -28,8 +27,6 @@ NO_INFORMATION = 255
 
 #: OccupancyGrid values at or above this are obstacles (map_server occupied_thresh 0.65)
 OCCUPIED_THRESHOLD = 65
-
-_EIGHT = np.ones((3, 3), dtype=bool)
 
 
 class CostmapError(ValueError):
@@ -145,24 +142,19 @@ class Costmap(object):
             r, c = self.world_to_cell(xs.ravel(), ys.ravel())
             inb = self.in_bounds(r, c)
             self.marks[r[inb], c[inb]] = False
-        # marking: endpoints of returns within obstacle_range
+        # marking: endpoints of returns within obstacle_range. A return lies on the obstacle's
+        # surface, i.e. on a cell boundary: a quarter cell further along the beam is inside the
+        # obstacle's cell, not in the free cell in front of it
         m = hit & (rng <= self.obstacle_range)
         if np.any(m):
-            r, c = self.world_to_cell(pts[m, 0], pts[m, 1])
+            ext = 1.0 + 0.25 * self.resolution / rng[m]
+            r, c = self.world_to_cell(sx + d[m, 0] * ext, sy + d[m, 1] * ext)
             inb = self.in_bounds(r, c)
             self.marks[r[inb], c[inb]] = True
 
     def update(self):
         """Recompute the cost array from the static layer and the scan marks."""
-        static_occ = self.static >= OCCUPIED_THRESHOLD
-        marks = self.marks
-        if np.any(marks):
-            # a scan endpoint lies on an obstacle's boundary and may land in the free cell next
-            # to it, or miss a corner cell: grow marks that are not on/next to a static
-            # obstacle (i.e. not a wall the map already has) by one cell
-            near_static = ndimage.binary_dilation(static_occ, structure=_EIGHT)
-            marks = marks | ndimage.binary_dilation(marks & ~near_static, structure=_EIGHT)
-        occupied = static_occ | marks
+        occupied = (self.static >= OCCUPIED_THRESHOLD) | self.marks
         unknown = (self.static < 0) & ~occupied
         if np.any(occupied):
             dist = ndimage.distance_transform_edt(~occupied) * self.resolution

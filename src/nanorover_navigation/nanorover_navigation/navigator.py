@@ -38,7 +38,7 @@ PARAMETERS = (
     ('cost_scaling', 3.0, 'inflation cost decay factor [1/m]', (0.1, 20.0)),
     ('cost_weight', 2.0, 'planner: extra step cost at cost 252 (x step length)', (0.0, 20.0)),
     ('allow_unknown', False, 'planner may cross unknown cells', None),
-    ('plan_max_cost', 230, 'planner: highest cell cost a path may use (253 = touching); the '
+    ('plan_max_cost', 200, 'planner: highest cell cost a path may use (253 = touching); the '
      'margin keeps paths out of gaps the controller cannot follow', (1, 252)),
     ('goal_tolerance', 0.5, 'planner: a goal in an occupied/unknown cell is moved to the nearest '
      'free cell within this distance [m]', (0.0, 3.0)),
@@ -272,7 +272,10 @@ class Navigator(object):
         if self.exploring:
             return self._plan_frontier(now, pose)
         gx, gy, gyaw = self.goal
-        res = self.planner.plan(self.costmap, pose[:2], (gx, gy))
+        # a tight passage is tried until the robot gets stuck in it once; then only paths with
+        # the planner's full margin count
+        res = self.planner.plan(self.costmap, pose[:2], (gx, gy),
+                                allow_tight=self.status.recoveries == 0)
         if not res.ok:
             return False, res.reason
         self._set_path(res.path, gyaw)
@@ -285,8 +288,11 @@ class Navigator(object):
 
     def _plan_frontier(self, now, pose):
         while True:
-            best, frontiers = self.explorer.select(self.grid, self.costmap, pose[:2],
-                                                   self.planner.traversable(self.costmap))
+            # reachability as the planner's tight fallback sees it (cost < INSCRIBED) while no
+            # recovery was needed for this target
+            reach = self.planner.traversable(
+                self.costmap, INSCRIBED - 1 if self.status.recoveries == 0 else None)
+            best, frontiers = self.explorer.select(self.grid, self.costmap, pose[:2], reach)
             self._frontier_check_time = now
             self._frontier_map_version = self.map_version
             if best is None:
@@ -296,7 +302,8 @@ class Navigator(object):
                 self._set_state(SUCCEEDED, 'exploration complete: no reachable frontier left'
                                 + (' (%d unreachable)' % n_left if n_left else ''))
                 return True, ''
-            res = self.planner.plan(self.costmap, pose[:2], best.target)
+            res = self.planner.plan(self.costmap, pose[:2], best.target,
+                                    allow_tight=self.status.recoveries == 0)
             if res.ok:
                 self.goal = (best.target[0], best.target[1], None)
                 self._set_path(res.path, None)

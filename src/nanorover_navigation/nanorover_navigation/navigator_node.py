@@ -195,9 +195,11 @@ class NavigatorNode(Node):
             self.nav.fail('goal frame %r is neither %r nor %r' % (frame, self.p['map_frame'],
                                                                   self.p['odom_frame']))
             self.get_logger().error(self.nav.status.message)
+            self._publish_status(self._now())
             return
         self.get_logger().info('goal (%.2f, %.2f, %.2f rad)' % goal)
         self.nav.set_goal(goal[0], goal[1], goal[2])
+        self._publish_status(self._now())      # PLANNING goes out before the first plan
 
     # --- outputs --------------------------------------------------------------------------
     def _control(self):

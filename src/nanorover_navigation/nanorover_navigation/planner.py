@@ -77,23 +77,35 @@ class AStarPlanner(object):
         self.smooth = bool(smooth)
         self.max_expansions = int(max_expansions)
 
-    def step_factors(self, costmap):
+    def step_factors(self, costmap, max_cost=None):
         """Per-cell multiplier (float array) of the step length; inf where not traversable."""
         costs = costmap.costs.astype(float)
         factor = 1.0 + self.cost_weight * np.minimum(costs, MAX_INFLATED) / MAX_INFLATED
-        trav = self.traversable(costmap)
+        trav = self.traversable(costmap, max_cost)
         factor[costmap.costs == NO_INFORMATION] = 1.0 + self.cost_weight * 0.5
         factor[~trav] = np.inf
         return factor
 
-    def traversable(self, costmap):
+    def traversable(self, costmap, max_cost=None):
         """Cells paths may use: cost <= max_cost (a margin above the controller's hard limit, so
         that a path is never squeezed where the robot cannot follow it) or unknown if allowed."""
-        return costmap.traversable(self.allow_unknown, self.max_cost)
+        return costmap.traversable(self.allow_unknown,
+                                   self.max_cost if max_cost is None else max_cost)
 
-    def plan(self, costmap, start_xy, goal_xy):
+    def plan(self, costmap, start_xy, goal_xy, allow_tight=True):
+        """Plan keeping the max_cost margin; where that fails and ``allow_tight``, through tighter
+        passages (any cell the robot's disc fits, cost < 253)."""
+        res = self._plan(costmap, start_xy, goal_xy, self.max_cost)
+        if not res.ok and allow_tight and self.max_cost < INSCRIBED - 1:
+            tight = self._plan(costmap, start_xy, goal_xy, INSCRIBED - 1)
+            if tight.ok:
+                tight.reason = ('through a tight passage; ' + tight.reason).rstrip('; ')
+                return tight
+        return res
+
+    def _plan(self, costmap, start_xy, goal_xy, max_cost):
         res = costmap.resolution
-        trav = self.traversable(costmap)
+        trav = self.traversable(costmap, max_cost)
         sr, sc = [int(v) for v in costmap.world_to_cell(start_xy[0], start_xy[1])]
         gr, gc = [int(v) for v in costmap.world_to_cell(goal_xy[0], goal_xy[1])]
         if not costmap.in_bounds(sr, sc):
@@ -111,8 +123,8 @@ class AStarPlanner(object):
                 return PlanResult(False, reason='start (%.2f, %.2f) is in collision (cost %d)'
                                   % (start_xy[0], start_xy[1], costmap.costs[sr, sc]))
             sr, sc = moved
-        if not (costmap.costs[gr, gc] <= self.max_cost):
-            known_free = costmap.costs <= self.max_cost
+        if not (costmap.costs[gr, gc] <= max_cost):
+            known_free = costmap.costs <= max_cost
             moved = nearest_traversable(known_free, gr, gc,
                                         int(math.floor(self.goal_tolerance / res)))
             if moved is None:
@@ -125,7 +137,7 @@ class AStarPlanner(object):
             gr, gc = moved
             gx, gy = costmap.cell_to_world(gr, gc)
             note = 'goal moved to the nearest free cell (%.2f, %.2f)' % (gx, gy)
-        factor = self.step_factors(costmap)
+        factor = self.step_factors(costmap, max_cost)
         cells, expanded = self._astar(factor, (sr, sc), (gr, gc))
         if cells is None:
             return PlanResult(False, reason='no path from (%.2f, %.2f) to (%.2f, %.2f): goal '

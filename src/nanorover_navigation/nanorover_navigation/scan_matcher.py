@@ -196,11 +196,36 @@ def default_theta_step(field, pts):
     return min(max(step, math.radians(0.5)), math.radians(2.0))
 
 
+def _block_min_abs(starts, f, n):
+    """Smallest |k| over each block [start, start + f - 1] (clipped to n) of the lattice."""
+    ends = np.minimum(starts + f - 1, n)
+    return np.where((starts <= 0) & (ends >= 0), 0, np.minimum(np.abs(starts), np.abs(ends)))
+
+
+class _Prior(object):
+    """Penalty ``weight * N * ((d / window_xy)^2 + (dtheta / window_theta)^2)`` on the distance
+    from the guess: breaks ties towards the prediction where the scan does not constrain the pose
+    (a featureless corridor) and costs at most ``weight`` of the best possible mean score."""
+
+    def __init__(self, weight, npts, res, window_xy, thetas, guess_theta, window_theta):
+        scale = weight * npts
+        self.cxy = scale * res * res / max(window_xy, res) ** 2
+        dth = wrap_angle(thetas - guess_theta)
+        self.th = scale * (dth / max(window_theta, 1e-9)) ** 2       # (T,)
+
+    def grid(self, t_idx, kx, ky):
+        """Penalties (len(t_idx), len(kx), len(ky))."""
+        return (self.th[t_idx][:, None, None] +
+                self.cxy * (kx[None, :, None] ** 2 + ky[None, None, :] ** 2))
+
+
 def correlative_search(field, pts, guess, window_xy, window_theta, theta_step=None,
-                       max_candidates=200):
+                       max_candidates=200, prior_weight=0.02):
     """Exact multi-resolution correlative search around ``guess`` (branch and bound).
 
-    Returns a :class:`MatchResult` on the discrete (theta_step, resolution) lattice.
+    Maximises the summed likelihood minus a small distance-from-guess prior (see _Prior).
+    Returns a :class:`MatchResult` on the discrete (theta_step, resolution) lattice; its score is
+    the mean likelihood of the points (without the prior).
     """
     guess = np.asarray(guess, dtype=float)
     pts = np.asarray(pts, dtype=float).reshape(-1, 2)
@@ -213,11 +238,16 @@ def correlative_search(field, pts, guess, window_xy, window_theta, theta_step=No
     res = field.resolution
     n = int(math.ceil(window_xy / res - 1e-9))
     f = field.coarse_factor
+    prior = _Prior(prior_weight, len(pts), res, window_xy, thetas, guess[2], window_theta)
     starts = np.arange(-n, n + 1, f)
-    coarse = _grid_scores(field._coarse_flat, field.shape, u, v, starts, starts)
+    near = _block_min_abs(starts, f, n)
+    # upper bound per block: max-pooled likelihood minus the block's smallest prior
+    coarse = _grid_scores(field._coarse_flat, field.shape, u, v, starts, starts) - \
+        prior.grid(np.arange(len(thetas)), near, near)
     order = np.argsort(-coarse, axis=None)
     sub = np.arange(f)
-    best = -1.0
+    best = -np.inf
+    best_raw = 0.0
     best_idx = (len(thetas) // 2, 0, 0)
     fine_evals = 0
     flat_coarse = coarse.ravel()
@@ -229,21 +259,24 @@ def correlative_search(field, pts, guess, window_xy, window_theta, theta_step=No
         ky = starts[b] + sub
         kx = kx[kx <= n]
         ky = ky[ky <= n]
-        fine = _grid_scores(field._flat, field.shape, u[t:t + 1], v[t:t + 1], kx, ky)[0]
+        raw = _grid_scores(field._flat, field.shape, u[t:t + 1], v[t:t + 1], kx, ky)[0]
+        fine = raw - prior.grid(np.array([t]), kx, ky)[0]
         fine_evals += fine.size
         j = int(np.argmax(fine))
         val = fine.ravel()[j]
         if val > best:
             best = val
+            best_raw = raw.ravel()[j]
             ja, jb = np.unravel_index(j, fine.shape)
             best_idx = (t, kx[ja], ky[jb])
     t, kx, ky = best_idx
     pose = np.array([guess[0] + kx * res, guess[1] + ky * res, wrap_angle(thetas[t])])
-    return MatchResult(pose, max(best, 0.0) / len(pts), coarse.size, fine_evals)
+    return MatchResult(pose, max(best_raw, 0.0) / len(pts), coarse.size, fine_evals)
 
 
-def brute_force_search(field, pts, guess, window_xy, window_theta, theta_step=None):
-    """Naive single-resolution exhaustive search (the benchmark baseline)."""
+def brute_force_search(field, pts, guess, window_xy, window_theta, theta_step=None,
+                       prior_weight=0.02):
+    """Naive single-resolution exhaustive search of the same objective (benchmark baseline)."""
     guess = np.asarray(guess, dtype=float)
     pts = np.asarray(pts, dtype=float).reshape(-1, 2)
     if len(pts) == 0:
@@ -254,17 +287,21 @@ def brute_force_search(field, pts, guess, window_xy, window_theta, theta_step=No
     res = field.resolution
     n = int(math.ceil(window_xy / res - 1e-9))
     ks = np.arange(-n, n + 1)
-    best = -1.0
+    prior = _Prior(prior_weight, len(pts), res, window_xy, thetas, guess[2], window_theta)
+    best = -np.inf
+    best_raw = 0.0
     best_pose = guess
-    for th in thetas:
+    for t, th in enumerate(thetas):
         u, v = _rotated_indices(field, pts, guess, np.array([th]))
-        sc = _grid_scores(field._flat, field.shape, u, v, ks, ks)[0]
+        raw = _grid_scores(field._flat, field.shape, u, v, ks, ks)[0]
+        sc = raw - prior.grid(np.array([t]), ks, ks)[0]
         j = int(np.argmax(sc))
         if sc.ravel()[j] > best:
             best = sc.ravel()[j]
+            best_raw = raw.ravel()[j]
             a, b = np.unravel_index(j, sc.shape)
             best_pose = np.array([guess[0] + ks[a] * res, guess[1] + ks[b] * res, wrap_angle(th)])
-    return MatchResult(best_pose, best / len(pts), 0, len(thetas) * len(ks) ** 2)
+    return MatchResult(best_pose, best_raw / len(pts), 0, len(thetas) * len(ks) ** 2)
 
 
 def refine(field, pts, pose, iterations=8, max_distance=None, max_shift=None):
@@ -306,8 +343,12 @@ def refine(field, pts, pose, iterations=8, max_distance=None, max_shift=None):
         hub = np.minimum(1.0, res / np.maximum(np.abs(r), 1e-9))
         wt = wt * hub
         Jw = J * wt[:, None]
-        H = Jw.T.dot(J) + np.eye(3) * 1e-9 * len(r)
-        g = Jw.T.dot(r)
+        # weak prior towards the start pose: pins directions the scan leaves unconstrained
+        # (corridors) and is negligible against the points elsewhere
+        lam = 1e-3 * len(r)
+        H = Jw.T.dot(J) + lam * np.diag([1.0, 1.0, 1.0])
+        g = Jw.T.dot(r) + lam * np.array([pose[0] - start[0], pose[1] - start[1],
+                                          wrap_angle(pose[2] - start[2])])
         try:
             delta = -np.linalg.solve(H, g)
         except np.linalg.LinAlgError:
@@ -330,19 +371,20 @@ class ScanMatcher(object):
     """Correlative search + refinement with fixed settings."""
 
     def __init__(self, window_xy=0.25, window_theta=0.2, theta_step=None, refine=True,
-                 max_candidates=200):
+                 max_candidates=200, prior_weight=0.02):
         self.window_xy = window_xy
         self.window_theta = window_theta
         self.theta_step = theta_step
         self.do_refine = refine
         self.max_candidates = max_candidates
+        self.prior_weight = prior_weight
 
     def match(self, field, pts, guess, window_xy=None, window_theta=None, refine_pts=None):
         """Search with ``pts``; polish with ``refine_pts`` (default: the same points)."""
         wxy = self.window_xy if window_xy is None else window_xy
         wth = self.window_theta if window_theta is None else window_theta
         result = correlative_search(field, pts, guess, wxy, wth, self.theta_step,
-                                    self.max_candidates)
+                                    self.max_candidates, self.prior_weight)
         if self.do_refine and result.score > 0.0:
             # the refined pose is off the lattice: its grid score is no better measure than the
             # lattice optimum's (cell quantisation), so it is kept whenever ICP converged

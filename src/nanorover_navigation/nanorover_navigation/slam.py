@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from nanorover_navigation.geometry import (se2_between, se2_compose, se2_inverse,
-                                           transform_points)
+                                           transform_points, wrap_angle)
 from nanorover_navigation.occupancy import OccupancyGrid
 from nanorover_navigation.pose_graph import PoseGraph, information, loop_closure_check
 from nanorover_navigation.scan_matcher import (LikelihoodField, ScanMatcher, scan_to_points,
@@ -39,6 +39,7 @@ DEFAULTS = {
     'search_window_xy': 0.2,        # tracking search half-window [m]
     'search_window_theta': 0.15,    # [rad]
     'min_match_score': 0.35,        # below: trust odometry for this scan
+    'match_prior_weight': 0.02,     # pull towards the odometry prediction (fraction of the score)
     'min_travel_distance': 0.2,     # keyframe thresholds
     'min_travel_heading': 0.25,
     'submap_keyframes': 15,         # keyframes in the local (tracking) submap
@@ -47,7 +48,9 @@ DEFAULTS = {
     'loop_min_travel': 6.0,         # and this far back along the trajectory [m]
     'loop_window_xy': 1.0,          # loop search half-window [m]
     'loop_window_theta': 0.4,       # [rad]
-    'loop_min_score': 0.55,
+    'loop_min_score': 0.6,
+    'loop_agreement_xy': 0.1,       # two loop matches must agree on the correction [m]
+    'loop_agreement_theta': 0.05,   # [rad]
     'loop_submap_keyframes': 5,     # keyframes each side of the candidate
     'loop_max_residual_xy': 0.2,    # consistency after optimisation
     'loop_max_residual_theta': 0.1,
@@ -77,7 +80,8 @@ class Slam(object):
             cfg.update(config)
         self.cfg = cfg
         self.laser_pose = (cfg['laser_x'], cfg['laser_y'], cfg['laser_yaw'])
-        self.matcher = ScanMatcher(cfg['search_window_xy'], cfg['search_window_theta'])
+        self.matcher = ScanMatcher(cfg['search_window_xy'], cfg['search_window_theta'],
+                                   prior_weight=cfg['match_prior_weight'])
         self.graph = PoseGraph()
         self.keyframes = []
         self.grid = OccupancyGrid(cfg['resolution'])
@@ -89,8 +93,9 @@ class Slam(object):
         self._field_dirty = True
         self._grid_dirty = False
         self._last_loop_kf = -10 ** 9
+        self._pending_loop = None
         self._version = 0
-        self.stats = {'scans': 0, 'matched': 0, 'odom_only': 0, 'keyframes': 0,
+        self.stats = {'scans': 0, 'matched': 0, 'odom_only': 0, 'keyframes': 0, 'bad_odom': 0,
                       'loop_attempts': 0, 'loops': 0, 'loops_rejected': 0, 'last_score': 0.0}
 
     # --- input --------------------------------------------------------------------------------
@@ -121,7 +126,11 @@ class Slam(object):
     def process(self, stamp, ranges, angle_min, angle_increment, range_min, range_max, odom_pose):
         """One scan; returns the corrected base pose in the map frame (x, y, yaw)."""
         self.stats['scans'] += 1
-        odom_pose = np.asarray(odom_pose, dtype=float)
+        odom_pose = np.asarray(odom_pose, dtype=float).reshape(3)
+        if not np.all(np.isfinite(odom_pose)):
+            # corrupt odometry: assume no motion, the scan matcher does the rest
+            self.stats['bad_odom'] += 1
+            odom_pose = self.odom.copy() if self.odom is not None else np.zeros(3)
         pts = self.points_from_scan(ranges, angle_min, angle_increment, range_min, range_max)
         if self.pose is None:
             # map frame == odom frame at start
@@ -225,12 +234,16 @@ class Slam(object):
         near = old[d <= self.cfg['loop_search_distance']]
         return list(near[np.argsort(d[d <= self.cfg['loop_search_distance']])])
 
-    def _try_loop_closure(self, kf):
-        if kf.index - self._last_loop_kf <= self.cfg['loop_cooldown_keyframes']:
-            return False
+    def _match_loop(self, kf):
+        """Match keyframe ``kf`` against the submap around its best loop candidate.
+
+        Returns (candidate index, matched pose) or None. A match needs the score threshold and
+        an optimum strictly inside the search window (one on the border means the true optimum
+        may lie outside: typical of look-alike corridors).
+        """
         cands = self._loop_candidates(kf)
         if not cands:
-            return False
+            return None
         self.stats['loop_attempts'] += 1
         c = int(cands[0])
         k = self.cfg['loop_submap_keyframes']
@@ -238,21 +251,53 @@ class Slam(object):
         lo, hi = max(0, c - k), min(len(self.keyframes), c + k + 1)
         idx = [i for i in range(lo, hi)
                if self.keyframes[i].travel <= kf.travel - self.cfg['loop_min_travel']]
+        wxy, wth = self.cfg['loop_window_xy'], self.cfg['loop_window_theta']
         field = LikelihoodField(self._submap_points(idx), self.cfg['match_resolution'],
-                                margin=self.cfg['loop_window_xy'] + 1.0, coarse_factor=8)
+                                margin=wxy + 1.0, coarse_factor=8)
         pts = subsample(kf.points, self.cfg['match_beams'])
-        res = self.matcher.match(field, pts, self.graph.poses[kf.index],
-                                 self.cfg['loop_window_xy'], self.cfg['loop_window_theta'])
+        guess = self.graph.poses[kf.index]
+        res = self.matcher.match(field, pts, guess, wxy, wth)
         if res.score < self.cfg['loop_min_score']:
+            return None
+        off = np.abs(res.pose - guess)
+        off[2] = abs(wrap_angle(res.pose[2] - guess[2]))
+        edge = 2.0 * self.cfg['match_resolution']
+        if off[0] > wxy - edge or off[1] > wxy - edge or off[2] > 0.9 * wth:
+            self.stats['loops_rejected'] += 1
+            return None
+        return c, res.pose
+
+    def _try_loop_closure(self, kf):
+        """Loop closure with verification: two matches (on two keyframes) must agree on the
+        correction before their edges enter the graph, and the optimised graph must stay
+        consistent (small residuals on the new and on all sequential edges), else roll back."""
+        if kf.index - self._last_loop_kf <= self.cfg['loop_cooldown_keyframes']:
             return False
-        z = se2_between(self.graph.poses[c], res.pose)
+        found = self._match_loop(kf)
+        if found is None:
+            return False
+        c, matched = found
+        # the map correction this match implies: matched = correction (+) estimate
+        correction = se2_compose(matched, se2_inverse(self.graph.poses[kf.index]))
+        pending = self._pending_loop
+        self._pending_loop = (kf.index, c, matched, correction)
+        if pending is None or kf.index - pending[0] > 3:
+            return False
+        diff = se2_between(pending[3], correction)
+        if math.hypot(diff[0], diff[1]) > self.cfg['loop_agreement_xy'] or \
+                abs(diff[2]) > self.cfg['loop_agreement_theta']:
+            self.stats['loops_rejected'] += 1
+            return False
         before = self.graph.poses.copy()
-        # plain least squares: a large (correct) correction must pull fully; a wrong edge is
-        # caught by the consistency check below and rolled back
-        edge = self.graph.add_edge(c, kf.index, z, information(0.05, 0.02), kind='loop')
+        # plain least squares: a large (correct) correction must pull fully; a wrong pair of
+        # edges is caught by the consistency check below and rolled back
+        edges = []
+        for j, cand, pose in ((pending[0], pending[1], pending[2]), (kf.index, c, matched)):
+            z = se2_between(self.graph.poses[cand], pose)
+            edges.append(self.graph.add_edge(cand, j, z, information(0.05, 0.02), kind='loop'))
         self.graph.optimize()
-        ok = loop_closure_check(self.graph, edge, self.cfg['loop_max_residual_xy'],
-                                self.cfg['loop_max_residual_theta'])
+        ok = all(loop_closure_check(self.graph, e, self.cfg['loop_max_residual_xy'],
+                                    self.cfg['loop_max_residual_theta']) for e in edges)
         if ok:
             # and the trajectory must stay consistent: no sequential edge badly violated
             for e in self.graph.edges:
@@ -260,10 +305,12 @@ class Slam(object):
                     ok = False
                     break
         if not ok:
-            self.graph.remove_edge(edge)
+            for e in edges:
+                self.graph.remove_edge(e)
             self.graph.poses = before
             self.stats['loops_rejected'] += 1
             return False
+        self._pending_loop = None
         self.stats['loops'] += 1
         self._last_loop_kf = kf.index
         # the current pose follows its keyframe

@@ -199,7 +199,9 @@ class SlamNode(Node):
         self._warned_no_odom = False
         self._published_version = None
         self._last_stamp = None
-        self.stats = {'scans': 0, 'bad_scans': 0, 'odom_gaps': 0, 'maps': 0, 'saves': 0}
+        self._last_scan_t = None
+        self.stats = {'scans': 0, 'bad_scans': 0, 'out_of_order': 0, 'odom_gaps': 0, 'maps': 0,
+                      'saves': 0}
 
         self.map_pub = self.create_publisher(OccupancyGridMsg, 'map', MAP_QOS)
         self.pose_pub = self.create_publisher(PoseStamped, 'slam/pose', RELIABLE_QOS)
@@ -234,19 +236,29 @@ class SlamNode(Node):
         if not (msg.angle_increment != 0.0 and math.isfinite(msg.angle_increment) and
                 math.isfinite(msg.angle_min) and msg.range_max > 0.0):
             self.stats['bad_scans'] += 1
-            self.get_logger().warn('ignoring a malformed scan (angle_increment %r, range_max %r)'
+            self.get_logger().warning('ignoring a malformed scan (angle_increment %r, range_max %r)'
                                    % (msg.angle_increment, msg.range_max),
                                    throttle_duration_sec=5.0)
             return
+        if self._last_scan_t is not None and t <= self._last_scan_t:
+            if self._last_scan_t - t < 5.0:
+                # out of order (a driver's stamps jitter): older than what the map already holds
+                self.stats['out_of_order'] += 1
+                self.get_logger().warning('scan stamp %.3f s older than the last one (%.3f s): '
+                                          'skipped' % (t, self._last_scan_t),
+                                          throttle_duration_sec=5.0)
+                return
+            # time jumped back by more than 5 s (sim/bag restart): accept, go on from here
+        self._last_scan_t = t
         odom, age = self.odom.lookup(t)
         if odom is None:
             if not self._warned_no_odom:
-                self.get_logger().warn('no odom yet: scan matching only')
+                self.get_logger().warning('no odom yet: scan matching only')
                 self._warned_no_odom = True
             odom = self.slam.odom if self.slam.odom is not None else np.zeros(3)
         elif age > self.p['odom_timeout']:
             self.stats['odom_gaps'] += 1
-            self.get_logger().warn('odom %.2f s away from the scan: using the nearest' % age,
+            self.get_logger().warning('odom %.2f s away from the scan: using the nearest' % age,
                                    throttle_duration_sec=5.0)
         ranges = np.frombuffer(msg.ranges, dtype=np.float32) if isinstance(
             msg.ranges, array.array) else np.asarray(msg.ranges, dtype=np.float32)

@@ -58,13 +58,13 @@ def randomised_world(base, rng, n_objects=None):
                           floor_color=_jitter_colour(base.floor_color, rng, 30))
 
 
-def sample_pose(world, rng, robot_radius, cam_x, hfov, tries=100):
-    """A free robot pose 1-5 m from a random object, camera facing it +- jitter (or None)."""
+def sample_pose(world, rng, robot_radius, cam_x, hfov, tries=100, max_dist=7.0):
+    """A free robot pose 1-``max_dist`` m from a random object, camera facing it +- jitter."""
     if not world.objects:
         return None
     for _ in range(tries):
         obj = world.objects[int(rng.integers(len(world.objects)))]
-        d = rng.uniform(1.0, 5.0)
+        d = rng.uniform(1.0, max_dist)
         phi = rng.uniform(-math.pi, math.pi)
         cx, cy = obj.x + d * math.cos(phi), obj.y + d * math.sin(phi)
         yaw = math.atan2(obj.y - cy, obj.x - cx) + rng.uniform(-0.4, 0.4) * hfov

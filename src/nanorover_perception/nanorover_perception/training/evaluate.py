@@ -114,12 +114,10 @@ def main(argv=None):
     ap.add_argument('--world', default=None, help='held-out world (default: hall)')
     ap.add_argument('--images', type=int, default=300, help='held-out images to render')
     ap.add_argument('--seed', type=int, default=HELDOUT_SEED)
-    ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--threads', type=int, default=1, help='ONNX Runtime intra-op threads')
     ap.add_argument('--latency', action='store_true', help='also measure CPU latency')
     ap.add_argument('--out', default='runs/eval', help='folder for pr_curves.png + metrics.json')
     args = ap.parse_args(argv)
-    import torch  # noqa: F401  (not needed; keeps thread settings consistent with training)
-    torch.set_num_threads(args.threads)
     from nanorover_perception.training.data import HELDOUT_WORLD, render_set
     world = args.world or HELDOUT_WORLD
     models = args.model or list(DEFAULT_MODELS)
