@@ -47,9 +47,9 @@ def generate_launch_description():
         DeclareLaunchArgument('map', default_value='',
                               description='mode:=localization: map_server YAML of a saved map'),
         DeclareLaunchArgument('nav2_params_file',
-                              default_value=os.path.join(nav2_bringup_dir, 'params',
-                                                         'nav2_params.yaml'),
-                              description='Nav2 parameters for map_server + amcl (localization)'),
+                              default_value=os.path.join(config_dir, 'nav2.yaml'),
+                              description='Nav2 parameters (amcl + map_server sections used for '
+                                          'localization)'),
         DeclareLaunchArgument('lidar_port', default_value='/dev/ydlidar',
                               description='Serial device of the YDLIDAR G4 (udev symlink)'),
         DeclareLaunchArgument('base_port', default_value='/dev/nanorover_base',

@@ -5,11 +5,10 @@ Runs only where ROS 2 launch is installed (skipped on the pip path, see _skip.RE
 import os
 import sys
 import tempfile
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _skip import require_launch  # noqa: E402
+from _skip import NodeTestCase, require_launch  # noqa: E402
 
 launch, launch_ros, launch_testing = require_launch()
 
@@ -41,17 +40,9 @@ def generate_test_description():
     ]), {'base': base}
 
 
-class TestOdom(unittest.TestCase):
+class TestOdom(NodeTestCase):
 
-    @classmethod
-    def setUpClass(cls):
-        rclpy.init()
-        cls.node = rclpy.create_node('base_launch_test')
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.node.destroy_node()
-        rclpy.shutdown()
+    node_name = 'base_launch_test'
 
     def test_cmd_vel_moves_odom(self):
         odom = []
@@ -60,13 +51,8 @@ class TestOdom(unittest.TestCase):
         pub = self.node.create_publisher(Twist, 'cmd_vel', 10)
         cmd = Twist()
         cmd.linear.x = 0.2
-        deadline = time.monotonic() + 30.0
-        while time.monotonic() < deadline:
-            pub.publish(cmd)
-            rclpy.spin_once(self.node, timeout_sec=0.05)
-            if odom and odom[-1].pose.pose.position.x > 0.1:
-                break
-        self.assertTrue(odom, 'no odom within 30 s')
+        self.spin_until(lambda: odom and odom[-1].pose.pose.position.x > 0.1, 30.0,
+                        'odom 0.1 m ahead', step=lambda: pub.publish(cmd))
         self.assertGreater(odom[-1].pose.pose.position.x, 0.1)
         self.assertEqual(odom[-1].child_frame_id, 'base_footprint')
         self.assertAlmostEqual(odom[-1].twist.twist.linear.x, 0.2, delta=0.05)

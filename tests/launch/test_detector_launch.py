@@ -4,11 +4,10 @@ Runs only where ROS 2 launch is installed (skipped on the pip path, see _skip.RE
 """
 import os
 import sys
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _skip import require_launch  # noqa: E402
+from _skip import NodeTestCase, require_launch  # noqa: E402
 
 launch, launch_ros, launch_testing = require_launch()
 
@@ -32,17 +31,9 @@ def generate_test_description():
     return launch.LaunchDescription([detector, launch_testing.actions.ReadyToTest()])
 
 
-class TestDetections(unittest.TestCase):
+class TestDetections(NodeTestCase):
 
-    @classmethod
-    def setUpClass(cls):
-        rclpy.init()
-        cls.node = rclpy.create_node('detector_launch_test')
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.node.destroy_node()
-        rclpy.shutdown()
+    node_name = 'detector_launch_test'
 
     def test_every_image_gets_a_detection_array(self):
         qos = rclpy.qos.qos_profile_sensor_data
@@ -55,14 +46,13 @@ class TestDetections(unittest.TestCase):
         img.header.frame_id = 'camera_optical_frame'
         info = CameraInfo(height=240, width=320)
         info.header.frame_id = 'camera_optical_frame'
-        deadline = time.monotonic() + 60.0      # first inference loads the model
-        while not got and time.monotonic() < deadline:
-            stamp = self.node.get_clock().now().to_msg()
-            img.header.stamp = info.header.stamp = stamp
+
+        def publish():
+            img.header.stamp = info.header.stamp = self.node.get_clock().now().to_msg()
             info_pub.publish(info)
             img_pub.publish(img)
-            rclpy.spin_once(self.node, timeout_sec=0.2)
-        self.assertTrue(got, 'no detections within 60 s')
+        # 60 s: the first inference loads the model
+        self.spin_until(lambda: got, 60.0, 'a DetectionArray', step=publish)
         self.assertEqual((got[-1].image_width, got[-1].image_height), (320, 240))
         self.assertEqual(got[-1].header.frame_id, 'camera_optical_frame')
 

@@ -5,11 +5,10 @@ Runs only where ROS 2 launch is installed (skipped on the pip path, see _skip.RE
 import os
 import sys
 import tempfile
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _skip import require_launch  # noqa: E402
+from _skip import NodeTestCase, require_launch  # noqa: E402
 
 launch, launch_ros, launch_testing = require_launch()
 
@@ -40,27 +39,20 @@ def generate_test_description():
     return launch.LaunchDescription([lidar, launch_testing.actions.ReadyToTest()])
 
 
-class TestScanArrives(unittest.TestCase):
+class TestScanArrives(NodeTestCase):
 
-    @classmethod
-    def setUpClass(cls):
-        rclpy.init()
-        cls.node = rclpy.create_node('lidar_launch_test')
+    node_name = 'lidar_launch_test'
 
     @classmethod
     def tearDownClass(cls):
-        cls.node.destroy_node()
-        rclpy.shutdown()
+        super(TestScanArrives, cls).tearDownClass()
         EMULATOR['emu'].stop()
 
     def test_scan_of_the_room(self):
         scans = []
         self.node.create_subscription(LaserScan, 'scan', scans.append,
                                       rclpy.qos.qos_profile_sensor_data)
-        deadline = time.monotonic() + 30.0
-        while len(scans) < 3 and time.monotonic() < deadline:
-            rclpy.spin_once(self.node, timeout_sec=0.1)
-        self.assertGreaterEqual(len(scans), 3, 'no scan within 30 s')
+        self.spin_until(lambda: len(scans) >= 3, 30.0, 'three scans')
         scan = scans[-1]
         self.assertEqual(scan.header.frame_id, 'laser_frame')
         valid = [r for r in scan.ranges if scan.range_min <= r <= scan.range_max]

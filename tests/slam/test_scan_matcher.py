@@ -62,3 +62,33 @@ def test_empty_and_invalid_scans_give_no_points():
     assert r.shape == (1, 2) and np.allclose(r[0], [math.cos(0.5), math.sin(0.5)])
     with pytest.raises(ValueError):
         LikelihoodField(np.zeros((0, 2)))
+
+
+def test_deskew_puts_points_of_a_turning_robot_back_on_the_walls():
+    """A robot turning at 2 rad/s while the scan is taken (0.1 s, beam by beam): with the beams'
+    relative poses the points land on the walls, without them they are smeared."""
+    from scipy.ndimage import distance_transform_edt
+    occ, info = room_grid(pillars=False)
+    beams, dt_beam = 360, 0.1 / 360
+    start = np.array([3.0, 2.5, 0.2])
+    motion = np.array([[0.0, 0.0, 2.0 * dt_beam * k] for k in range(beams)])  # turn in place
+    ranges = np.empty(beams)
+    amin, inc = -math.pi, 2 * math.pi / beams
+    for k in range(beams):
+        pose = start + motion[k]
+        r, _, _ = cast(occ, info, pose, beams=beams)      # all beams at this pose ...
+        ranges[k] = r[k]                                  # ... keep beam k
+    dist = distance_transform_edt(~occ) * info.resolution
+
+    def wall_distance(pts):
+        w = transform_points(start, pts)
+        c = ((w[:, 0] - info.origin[0]) / info.resolution).astype(int)
+        r = ((w[:, 1] - info.origin[1]) / info.resolution).astype(int)
+        return dist[r, c]
+
+    skewed = scan_to_points(ranges, amin, inc, 0.1, 12.0, (0.03, 0.0, 0.0))
+    fixed = scan_to_points(ranges, amin, inc, 0.1, 12.0, (0.03, 0.0, 0.0), beam_motion=motion)
+    assert np.percentile(wall_distance(fixed), 95) <= 0.05
+    assert np.percentile(wall_distance(skewed), 95) > 0.3
+    with pytest.raises(ValueError):
+        scan_to_points(ranges, amin, inc, 0.1, 12.0, beam_motion=motion[:10])

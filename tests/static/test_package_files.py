@@ -49,8 +49,22 @@ def test_config_yaml_parses_and_param_files_have_ros_parameters(path):
         return
     assert isinstance(data, dict), path.name
     for node_name, section in data.items():
-        assert isinstance(section, dict) and 'ros__parameters' in section, \
-            '%s: %s lacks ros__parameters' % (path.name, node_name)
+        assert _is_param_section(section), '%s: %s lacks ros__parameters' % (path.name, node_name)
+
+
+def _is_param_section(section):
+    """{ros__parameters: {...}}, or namespaces of such (Nav2: local_costmap: local_costmap: ...)."""
+    if not isinstance(section, dict) or not section:
+        return False
+    if 'ros__parameters' in section:
+        return isinstance(section['ros__parameters'], dict)
+    return all(_is_param_section(v) for v in section.values())
+
+
+def test_param_section_check_can_fail():
+    assert _is_param_section({'ns': {'node': {'ros__parameters': {'a': 1}}}})
+    assert not _is_param_section({'node': {'a': 1}})
+    assert not _is_param_section({'ros__parameters': [1]})
 
 
 def test_description_package_installs_urdf_and_worlds():

@@ -25,11 +25,14 @@ from nanorover_navigation.geometry import transform_points, wrap_angle
 
 
 def scan_to_points(ranges, angle_min, angle_increment, range_min, range_max,
-                   laser_pose=(0.0, 0.0, 0.0), max_use_range=None):
+                   laser_pose=(0.0, 0.0, 0.0), max_use_range=None, beam_motion=None):
     """Valid returns of a planar scan as (N, 2) points in the base frame.
 
     Non-finite ranges, zeros and readings outside [range_min, range_max] (or beyond
     ``max_use_range``) are dropped, so an all-inf or all-zero scan gives an empty array.
+    ``beam_motion`` (n_beams, 3): the base pose when each beam was measured, relative to the
+    base pose the scan is referred to (from odometry); the points are de-skewed with it (a G4
+    scan lasts ~0.1 s, during which the robot may turn by 0.2 rad).
     """
     r = np.asarray(ranges, dtype=float).ravel()
     if r.size == 0:
@@ -43,6 +46,16 @@ def scan_to_points(ranges, angle_min, angle_increment, range_min, range_max,
     pts = np.empty((rr.size, 2))
     pts[:, 0] = laser_pose[0] + rr * np.cos(ang)
     pts[:, 1] = laser_pose[1] + rr * np.sin(ang)
+    if beam_motion is not None:
+        m = np.asarray(beam_motion, dtype=float).reshape(-1, 3)
+        if len(m) != r.size:
+            raise ValueError('beam_motion has %d rows for %d beams' % (len(m), r.size))
+        m = m[ok]
+        c, s = np.cos(m[:, 2]), np.sin(m[:, 2])
+        x = m[:, 0] + c * pts[:, 0] - s * pts[:, 1]
+        y = m[:, 1] + s * pts[:, 0] + c * pts[:, 1]
+        pts[:, 0] = x
+        pts[:, 1] = y
     return pts
 
 

@@ -99,11 +99,12 @@ class Slam(object):
                       'loop_attempts': 0, 'loops': 0, 'loops_rejected': 0, 'last_score': 0.0}
 
     # --- input --------------------------------------------------------------------------------
-    def points_from_scan(self, ranges, angle_min, angle_increment, range_min, range_max):
+    def points_from_scan(self, ranges, angle_min, angle_increment, range_min, range_max,
+                         beam_motion=None):
         max_use = self.cfg['max_range']
         pts = scan_to_points(ranges, angle_min, angle_increment,
                              max(range_min, self.cfg['min_range']), range_max,
-                             self.laser_pose, max_use)
+                             self.laser_pose, max_use, beam_motion)
         return pts
 
     def _free_rays(self, ranges, angle_min, angle_increment, range_max):
@@ -123,15 +124,21 @@ class Slam(object):
                         self.laser_pose[1] + d * np.sin(ang)], axis=1)
         return pts
 
-    def process(self, stamp, ranges, angle_min, angle_increment, range_min, range_max, odom_pose):
-        """One scan; returns the corrected base pose in the map frame (x, y, yaw)."""
+    def process(self, stamp, ranges, angle_min, angle_increment, range_min, range_max, odom_pose,
+                beam_motion=None):
+        """One scan; returns the corrected base pose in the map frame (x, y, yaw).
+
+        ``odom_pose``: odometry pose at ``stamp``; ``beam_motion`` (optional, n_beams x 3): base
+        pose at each beam's time relative to the pose at ``stamp`` (scan de-skewing).
+        """
         self.stats['scans'] += 1
         odom_pose = np.asarray(odom_pose, dtype=float).reshape(3)
         if not np.all(np.isfinite(odom_pose)):
             # corrupt odometry: assume no motion, the scan matcher does the rest
             self.stats['bad_odom'] += 1
             odom_pose = self.odom.copy() if self.odom is not None else np.zeros(3)
-        pts = self.points_from_scan(ranges, angle_min, angle_increment, range_min, range_max)
+        pts = self.points_from_scan(ranges, angle_min, angle_increment, range_min, range_max,
+                                    beam_motion)
         if self.pose is None:
             # map frame == odom frame at start
             self.pose = odom_pose.copy()
@@ -320,6 +327,14 @@ class Slam(object):
         self._grid_dirty = True
         self._version += 1
         return True
+
+    def rebase_odom(self, odom_pose):
+        """Odometry restarts at ``odom_pose`` (it appeared late, or was reset): no motion is
+        inferred between the last odometry pose and this one."""
+        odom_pose = np.asarray(odom_pose, dtype=float).reshape(3)
+        if self.pose is not None:
+            self.odom = odom_pose.copy()
+            self._update_map_to_odom()
 
     # --- outputs -------------------------------------------------------------------------------
     def _update_map_to_odom(self):

@@ -31,7 +31,7 @@ from nanorover_common.params import Param, declare_parameters
 from nanorover_common.qos import MAP_QOS, RELIABLE_QOS, SENSOR_QOS
 from nanorover_common.timeutil import from_time_msg
 from nanorover_interfaces.srv import SaveMap
-from nanorover_navigation.geometry import (quaternion_from_yaw, wrap_angle,
+from nanorover_navigation.geometry import (quaternion_from_yaw, se2_between, wrap_angle,
                                            yaw_from_quaternion)
 from nanorover_navigation.slam import Slam
 
@@ -87,6 +87,10 @@ SPECS = [
     Param('publish_tf', True, 'broadcast map -> odom (only when tf2_ros exists)', read_only=True),
     Param('odom_timeout', 0.5, 'odom older than this at a scan counts as a gap [s]',
           range=(0.01, 10.0)),
+    Param('deskew', True, 'de-skew scans with odometry over the beams\' times '
+          '(LaserScan.time_increment)', read_only=True),
+    Param('odom_wait', 2.0, 'at start, scans are held back until odom arrives, for at most this '
+          'long [s]; then scan matching alone', range=(0.0, 60.0), read_only=True),
 ]
 
 # parameters passed straight into the SLAM core (live-updatable ones are re-applied on change)
@@ -158,6 +162,17 @@ class OdomBuffer(object):
         p[2] = wrap_angle(p0[2] + a * wrap_angle(p1[2] - p0[2]))
         return p, 0.0
 
+    def lookup_many(self, times):
+        """(N, 3) poses at sorted ``times`` (linear interpolation, clamped at the ends)."""
+        t = np.array(self.times)
+        p = np.array(self.poses)
+        yaw = np.unwrap(p[:, 2])
+        out = np.empty((len(times), 3))
+        out[:, 0] = np.interp(times, t, p[:, 0])
+        out[:, 1] = np.interp(times, t, p[:, 1])
+        out[:, 2] = wrap_angle(np.interp(times, t, yaw))
+        return out
+
 
 def grid_message(grid, info, frame, stamp):
     msg = OccupancyGridMsg()
@@ -196,12 +211,13 @@ class SlamNode(Node):
         cfg.update({'laser_x': laser[0], 'laser_y': laser[1], 'laser_yaw': laser[2]})
         self.slam = Slam(cfg)
         self.odom = OdomBuffer()
-        self._warned_no_odom = False
+        self._scan_only = False
+        self._first_scan_t = None
         self._published_version = None
         self._last_stamp = None
         self._last_scan_t = None
-        self.stats = {'scans': 0, 'bad_scans': 0, 'out_of_order': 0, 'odom_gaps': 0, 'maps': 0,
-                      'saves': 0}
+        self.stats = {'scans': 0, 'bad_scans': 0, 'out_of_order': 0, 'waiting_for_odom': 0,
+                      'odom_gaps': 0, 'maps': 0, 'saves': 0}
 
         self.map_pub = self.create_publisher(OccupancyGridMsg, 'map', MAP_QOS)
         self.pose_pub = self.create_publisher(PoseStamped, 'slam/pose', RELIABLE_QOS)
@@ -237,8 +253,8 @@ class SlamNode(Node):
                 math.isfinite(msg.angle_min) and msg.range_max > 0.0):
             self.stats['bad_scans'] += 1
             self.get_logger().warning('ignoring a malformed scan (angle_increment %r, range_max %r)'
-                                   % (msg.angle_increment, msg.range_max),
-                                   throttle_duration_sec=5.0)
+                                      % (msg.angle_increment, msg.range_max),
+                                      throttle_duration_sec=5.0)
             return
         if self._last_scan_t is not None and t <= self._last_scan_t:
             if self._last_scan_t - t < 5.0:
@@ -252,18 +268,37 @@ class SlamNode(Node):
         self._last_scan_t = t
         odom, age = self.odom.lookup(t)
         if odom is None:
-            if not self._warned_no_odom:
-                self.get_logger().warning('no odom yet: scan matching only')
-                self._warned_no_odom = True
+            # no odometry (yet): wait up to odom_wait s of scans for it, then go on with scan
+            # matching alone (constant odometry)
+            if self._first_scan_t is None:
+                self._first_scan_t = t
+            if t - self._first_scan_t < self.p['odom_wait']:
+                self.stats['waiting_for_odom'] += 1
+                return
+            if not self._scan_only:
+                self.get_logger().warning('no odom after %.1f s: scan matching only'
+                                          % self.p['odom_wait'])
+                self._scan_only = True
             odom = self.slam.odom if self.slam.odom is not None else np.zeros(3)
-        elif age > self.p['odom_timeout']:
+        else:
+            if self._scan_only:
+                # odometry appeared after a scan-only start: continue from it without a jump
+                self.slam.rebase_odom(odom)
+                self._scan_only = False
+                self.get_logger().info('odom arrived: using it from now on')
+        if age > self.p['odom_timeout'] and odom is not None and len(self.odom):
             self.stats['odom_gaps'] += 1
             self.get_logger().warning('odom %.2f s away from the scan: using the nearest' % age,
-                                   throttle_duration_sec=5.0)
+                                      throttle_duration_sec=5.0)
         ranges = np.frombuffer(msg.ranges, dtype=np.float32) if isinstance(
             msg.ranges, array.array) else np.asarray(msg.ranges, dtype=np.float32)
+        motion = None
+        if self.p['deskew'] and len(self.odom) >= 2 and msg.time_increment > 0.0 and \
+                len(ranges) > 1:
+            beam_t = t + msg.time_increment * np.arange(len(ranges))
+            motion = se2_between(odom, self.odom.lookup_many(beam_t))
         pose = self.slam.process(t, ranges, msg.angle_min, msg.angle_increment,
-                                 msg.range_min, msg.range_max, odom)
+                                 msg.range_min, msg.range_max, odom, motion)
         self.stats['scans'] += 1
         self._last_stamp = msg.header.stamp
         self._publish_pose(pose, msg.header.stamp)

@@ -89,11 +89,11 @@ def plot_pr(results, out_png):
     plt.close(fig)
 
 
-def summary_table(results, latency=None):
+def summary_table(results, latency=None, threads=1):
     names = list(results)
     labels = results[names[0]]['labels']
     lines = ['| model | mAP@0.5 | mAP@.5:.95 | %s%s |' % (
-        ' | '.join('AP50 %s' % l for l in labels), ' | CPU ms (2 threads)' if latency else ''),
+        ' | '.join('AP50 %s' % l for l in labels), ' | CPU ms (%d thread%s)' % (threads, 's' if threads > 1 else '') if latency else ''),
         '|---' * (3 + len(labels) + (1 if latency else 0)) + '|']
     for n in names:
         r = results[n]
@@ -132,7 +132,7 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
     png = os.path.join(args.out, 'pr_curves.png')
     plot_pr(results, png)
-    table = summary_table(results, latency or None)
+    table = summary_table(results, latency or None, args.threads)
     print(table)
     with open(os.path.join(args.out, 'metrics.json'), 'w') as f:
         json.dump({n: {'map50': r['map50'], 'map': r['map'],

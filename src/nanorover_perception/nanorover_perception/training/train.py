@@ -118,7 +118,7 @@ def train(args, log=print):
 def write_model_card(path, args, info, results, latency, latency2, size_kb, quant_counts):
     fp, i8 = results[FP32_NAME], results[INT8_NAME]
     w, h = parse_size(args.input)
-    table = E.summary_table(results, latency)
+    table = E.summary_table(results, latency, args.threads)
     text = """# nanorover detector ({fp32} / {int8})
 
 Tiny one-stage detector for the simulator's object classes ({labels}), trained here on images
@@ -207,7 +207,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(prog='nanorover train-detector', description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--out', default=REPO_MODELS, help='output folder (default: the repo models/)')
-    ap.add_argument('--steps', type=int, default=2400, help='training steps')
+    ap.add_argument('--steps', type=int, default=4000, help='training steps')
     ap.add_argument('--budget-min', type=float, default=14.0,
                     help='wall-time cap for the training loop in minutes')
     ap.add_argument('--seed', type=int, default=0)
@@ -264,7 +264,7 @@ def main(argv=None):
                'map': {k: v['map'] for k, v in results.items()}}
     with open(os.path.join(args.out, 'train_summary.json'), 'w') as f:
         json.dump(summary, f, indent=1)
-    print(E.summary_table(results, latency))
+    print(E.summary_table(results, latency, args.threads))
     print('wrote %s' % ', '.join(sorted(os.listdir(args.out))))
     return 0
 
