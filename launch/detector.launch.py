@@ -29,7 +29,7 @@ def generate_launch_description():
         DeclareLaunchArgument('params_file',
                               default_value=os.path.join(config_dir, 'detector.yaml'),
                               description='Full path to the detector parameter file'),
-        DeclareLaunchArgument('model_path', default_value='nanorover_det_int8.onnx',
+        DeclareLaunchArgument('model_path', default_value='nanorover_det_fp32.onnx',
                               description='Model file (.onnx, .engine/.plan, .pb); relative paths '
                                           'are looked up in $NANOROVER_MODELS and the models dir'),
         DeclareLaunchArgument('log_level', default_value='info', description='log level'),

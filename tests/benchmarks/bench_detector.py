@@ -50,7 +50,7 @@ def node_latency(images, frames=60):
     from nanorover_common.timeutil import from_time_msg
     from nanorover_perception.detector import Detector
     # baseline: the same pipeline in this process
-    det = Detector(str(INT8), threads=1)
+    det = Detector(str(FP32), threads=1)
     base = []
     for img in images[:frames]:
         t = time.perf_counter()
@@ -59,7 +59,7 @@ def node_latency(images, frames=60):
     from ament_index_python.packages import get_package_prefix
     exe = os.path.join(get_package_prefix('nanorover_perception'), 'lib', 'nanorover_perception',
                        'detector_node')
-    proc = subprocess.Popen([exe, '--ros-args', '-p', 'model_path:=%s' % INT8, '-p', 'threads:=1'],
+    proc = subprocess.Popen([exe, '--ros-args', '-p', 'model_path:=%s' % FP32, '-p', 'threads:=1'],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     rclpy.init()
@@ -95,7 +95,7 @@ def node_latency(images, frames=60):
         while len(lat) < sent and time.monotonic() < t_wait:
             rclpy.spin_once(node, timeout_sec=0.05)
         e2e, b = np.median(lat), np.median(base)
-        print('node end-to-end (image stamp -> detections, DDS, INT8, 1 thread): median %.1f ms, '
+        print('node end-to-end (image stamp -> detections, DDS, FP32 (node default), 1 thread): median %.1f ms, '
               'p90 %.1f ms over %d/%d frames; in-process pipeline (baseline) median %.1f ms -> '
               'ratio %.2f' % (e2e, np.percentile(lat, 90), len(lat), sent, b, e2e / b))
     finally:

@@ -8,7 +8,7 @@ are not in the static map: the navigator only learns them from the scans). Local
 
 Baselines computed in the same run:
   * optimal grid path: scipy Dijkstra, 8-connected, over the cells where the robot's disc is free in
-    the TRUE world (walls + objects), i.e. the shortest path a grid planner with full knowledge finds;
+    the TRUE world (walls + objects): the shortest path a grid planner with full knowledge finds;
   * straight-line distance start -> goal;
   * time: optimal length / max_linear_velocity (the fastest possible traversal).
 Figures printed as ratios against these.

@@ -145,6 +145,16 @@ def test_missing_model_is_one_error_and_the_node_stays_up(ros_context, executor,
     log = proc.output()
     assert log.count('ERROR') == 1, log
     assert 'does not exist' in log
+    # fixing the parameter at run time loads the model: detections start
+    from rcl_interfaces.srv import SetParameters
+    from rclpy.parameter import Parameter
+    cli = node.create_client(SetParameters, '/detector_node/set_parameters')
+    assert cli.wait_for_service(timeout_sec=10)
+    fut = cli.call_async(SetParameters.Request(parameters=[
+        Parameter('model_path', value='nanorover_det_fp32.onnx').to_parameter_msg()]))
+    spin_until(executor, fut.done, timeout=10, what='set_parameters')
+    assert fut.result().results[0].successful
+    publish_until(executor, node, pub, image, lambda: got['det'], what='detections after reload')
     assert proc.stop() == 0
 
 

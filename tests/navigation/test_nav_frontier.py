@@ -51,7 +51,8 @@ def test_enclosed_frontier_is_unreachable_and_small_ones_are_ignored():
     grid[29:31, 19:21] = -1             # ...around an unknown hole (a 2x2 cell frontier ring)
     cm = costmap(grid)
     frontiers = find_frontiers(grid, cm, (1.0, 0.5), min_size=3)
-    inner = [f for f in frontiers if abs(f.centroid[0] - 1.0) < 0.1 and abs(f.centroid[1] - 1.5) < 0.1]
+    inner = [f for f in frontiers
+             if abs(f.centroid[0] - 1.0) < 0.1 and abs(f.centroid[1] - 1.5) < 0.1]
     assert len(inner) == 1 and inner[0].distance == float('inf')
     assert find_frontiers(grid, cm, (1.0, 0.5), min_size=20)[0].size == 58
     ex = FrontierExplorer(min_size=3)

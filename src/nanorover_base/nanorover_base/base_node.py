@@ -121,7 +121,7 @@ class BaseNode(Node):
             v, w = self._cmd if fresh else (0.0, 0.0)
         if not fresh and not self._timed_out:
             self.stats['cmd_timeouts'] += 1
-            self.get_logger().warn('no cmd_vel for %.2f s: stopping the motors'
+            self.get_logger().warning('no cmd_vel for %.2f s: stopping the motors'
                                    % self.p['cmd_timeout'])
         self._timed_out = not fresh
         dt = 0.0 if self._last_control is None else now - self._last_control
@@ -212,7 +212,7 @@ class BaseNode(Node):
             (flags,) = frame.fields
             if flags & protocol.STATUS_WATCHDOG and not self._mcu_flags & protocol.STATUS_WATCHDOG:
                 self.stats['watchdog_reports'] += 1
-                self.get_logger().warn('motor controller watchdog stopped the motors')
+                self.get_logger().warning('motor controller watchdog stopped the motors')
             self._mcu_flags = flags
 
     def _publish_odom(self):

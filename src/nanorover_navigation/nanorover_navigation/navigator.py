@@ -6,7 +6,7 @@ SUCCEEDED, FAILED, EXPLORING (= following a path to a frontier).
 
   goal -> PLANNING -> FOLLOWING -> SUCCEEDED
              |  ^         |  path blocked (costmap) -> PLANNING (replans += 1)
-             |  |         |  no progress for stuck_timeout -> RECOVERING (spin / back up) -> PLANNING
+             |  |         |  no progress for stuck_timeout -> RECOVERING (spin/back up) -> PLANNING
              v  |         v  recoveries > max_recoveries -> FAILED (reason)
            FAILED (goal outside map / occupied / unreachable, with the reason)
 
@@ -388,7 +388,6 @@ class Navigator(object):
                     self._start_recovery(now, pose, reason)
                 else:
                     self._fail_task(reason)
-            self._cmd = (0.0, 0.0) if self.status.state != RECOVERING else self._cmd
             return self._brake(v_prev, w_prev, dt)
         if state == RECOVERING:
             cmd = self._recover(now, pose, v_prev, w_prev, dt)

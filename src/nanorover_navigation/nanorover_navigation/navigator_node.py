@@ -129,7 +129,7 @@ class NavigatorNode(Node):
             self.get_logger().error('map ignored: rotated origin (yaw %.3f) is not supported' % yaw)
             return
         if msg.header.frame_id and msg.header.frame_id != self.p['map_frame']:
-            self.get_logger().warn('map in frame %r, expected %r: used as is'
+            self.get_logger().warning('map in frame %r, expected %r: used as is'
                                    % (msg.header.frame_id, self.p['map_frame']))
         grid = np.asarray(msg.data, dtype=np.int8).reshape(h, w)
         try:
@@ -181,7 +181,7 @@ class NavigatorNode(Node):
             self.nav.add_scan(pose, np.asarray(msg.ranges, dtype=float), msg.angle_min,
                               msg.angle_increment, msg.range_min, msg.range_max)
         except ValueError as exc:
-            self.get_logger().warn('scan ignored: %s' % exc, throttle_duration_sec=5.0)
+            self.get_logger().warning('scan ignored: %s' % exc, throttle_duration_sec=5.0)
 
     def _on_goal(self, msg):
         frame = msg.header.frame_id

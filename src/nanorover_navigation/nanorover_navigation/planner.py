@@ -13,7 +13,7 @@ import heapq
 import math
 
 import numpy as np
-from scipy import ndimage, sparse
+from scipy import sparse
 from scipy.sparse import csgraph
 
 from nanorover_navigation.costmap import INSCRIBED, MAX_INFLATED, NO_INFORMATION
@@ -118,7 +118,8 @@ class AStarPlanner(object):
         if not trav[sr, sc]:
             # the robot may stand inside the inflated band (e.g. after a recovery): start from
             # the nearest traversable cell within one robot radius
-            moved = nearest_traversable(trav, sr, sc, int(math.ceil(costmap.inscribed_radius / res)))
+            moved = nearest_traversable(trav, sr, sc,
+                                        int(math.ceil(costmap.inscribed_radius / res)))
             if moved is None:
                 return PlanResult(False, reason='start (%.2f, %.2f) is in collision (cost %d)'
                                   % (start_xy[0], start_xy[1], costmap.costs[sr, sc]))
@@ -260,6 +261,8 @@ def grid_distances(mask, start_cell, resolution=1.0):
     """Shortest 8-connected path lengths (uniform cost, no corner cutting) from ``start_cell``
     to every cell of bool ``mask`` (traversable cells); inf where unreachable. scipy Dijkstra."""
     rows, cols = mask.shape
+    if not mask[int(start_cell[0]), int(start_cell[1])]:
+        return np.full(mask.shape, np.inf)
     idx = np.arange(rows * cols).reshape(rows, cols)
     src, dst, w = [], [], []
     for dr, dc, ln in _NEIGHBOURS:
@@ -279,16 +282,5 @@ def grid_distances(mask, start_cell, resolution=1.0):
     graph = sparse.csr_matrix((np.concatenate(w), (np.concatenate(src), np.concatenate(dst))),
                               shape=(rows * cols, rows * cols))
     start = int(start_cell[0]) * cols + int(start_cell[1])
-    if not mask[int(start_cell[0]), int(start_cell[1])]:
-        out = np.full(mask.shape, np.inf)
-        return out
     dist = csgraph.dijkstra(graph, directed=True, indices=start)
     return dist.reshape(rows, cols)
-
-
-def connected_component(mask, cell):
-    """Bool array: the 8-connected component of ``mask`` containing ``cell`` (empty if not in it)."""
-    if not mask[cell[0], cell[1]]:
-        return np.zeros(mask.shape, dtype=bool)
-    labels, _ = ndimage.label(mask, structure=np.ones((3, 3), dtype=int))
-    return labels == labels[cell[0], cell[1]]

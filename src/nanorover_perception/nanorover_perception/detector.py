@@ -14,7 +14,7 @@ import numpy as np
 from nanorover_perception import detection as det
 from nanorover_perception.backends import (DEFAULT_PROVIDERS, ModelError, create_backend)
 
-DEFAULT_MODEL = 'nanorover_det_int8.onnx'
+DEFAULT_MODEL = 'nanorover_det_fp32.onnx'
 DEFAULT_LABELS = 'labels.txt'
 #: prefix for files shipped inside an installed Python package (e.g. the optional COCO SSD)
 PY_PREFIX = 'python:'

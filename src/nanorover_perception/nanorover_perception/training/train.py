@@ -136,9 +136,18 @@ rendered by `nanorover_sim.camera.Renderer` (exact boxes). Reproduce: `nanorover
   {l2q:.2f} ms (INT8/FP32 = {ratio2:.2f}).
 - Files: FP32 {kb32:.0f} kB, INT8 {kb8:.0f} kB ({q} QuantizeLinear / {dq} DequantizeLinear nodes).
 
+## Which file
+- CPU (x86, ONNX Runtime): `{fp32}` is the node's default: at this tiny width the INT8 QDQ model
+  is slower on a CPU without VNNI (QuantizeLinear/DequantizeLinear overhead exceeds the int8 conv
+  gain; ratio above), at the same accuracy. `{int8}` is the shipped INT8 variant (U8S8, per-channel,
+  head in FP32) for CPUs with fast int8 dot products and for wider retrained models
+  (`--width 2` / `4`).
+- Jetson Nano: TensorRT FP16 engine built from `{fp32}` (scripts/build_trt_engine.sh); Orin INT8:
+  an S8S8 symmetric QDQ export (see the script's notes).
+
 ## Model
 - Input `images` [1, 3, {h}, {w}] float32, RGB, /255, letterboxed with grey 114 (the camera's
-  320x240 maps 1:1). Output `head` [1, {ch}, {gh}, {gw}]: raw maps, stride 8: objectness logit,
+  320x240 is scaled by {scale:.2f}, no padding: same aspect ratio). Output `head` [1, {ch}, {gh}, {gw}]: raw maps, stride 8: objectness logit,
   l/t/r/b log-distances (in strides, from the cell centre), {nc} class logits. Score =
   sigmoid(obj) x sigmoid(class); class-aware NMS at runtime (`layout: nanorover`).
 - Backbone: MobileNet-v1 style depthwise-separable convs (3x3 depthwise + 1x1 pointwise, BatchNorm,
@@ -174,6 +183,9 @@ rendered by `nanorover_sim.camera.Renderer` (exact boxes). Reproduce: `nanorover
   the FP32 ONNX with `--fp16`.
 
 ## Limits
+- Recall is the weak point, not precision: objects farther than ~5 m (boxes under ~20 px high at
+  320x240) and objects more than half occluded are mostly missed (the PR curves end at recall
+  ~0.7); a larger input or a stride-4 head would help at a higher CPU cost.
 - Trained and evaluated on rendered images only (flat-shaded boxes / cylinders); real-camera use
   needs fine-tuning on real images. The optional COCO SSD-MobileNet-v2 (`make coco-model`) is the
   real-world model.
@@ -186,7 +198,7 @@ rendered by `nanorover_sim.camera.Renderer` (exact boxes). Reproduce: `nanorover
            l2q=latency2[INT8_NAME], ratio2=latency2[INT8_NAME] / latency2[FP32_NAME],
            kb32=size_kb[FP32_NAME],
            kb8=size_kb[INT8_NAME], q=quant_counts[0], dq=quant_counts[1], ch=5 + len(D.CLASSES),
-           gh=h // 8, gw=w // 8, nc=len(D.CLASSES), width=args.width, opset=X.OPSET,
+           gh=h // 8, gw=w // 8, scale=w / 320.0, nc=len(D.CLASSES), width=args.width, opset=X.OPSET,
            cache=args.cache, refresh=args.refresh,
            renders=args.cache + args.refresh * info['steps'], tworlds=', '.join(D.TRAIN_WORLDS),
            every=8, lr=args.lr, batch=args.batch, steps=info['steps'],
