@@ -1,5 +1,3 @@
-from glob import glob
-
 from setuptools import setup
 
 package_name = 'nanorover_navigation'

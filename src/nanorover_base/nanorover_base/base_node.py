@@ -54,20 +54,12 @@ SPECS = [
 ]
 
 
-def default_robot_config():
-    from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
-    try:
-        return get_package_share_directory('nanorover_bringup') + '/config/robot.yaml'
-    except PackageNotFoundError:
-        return ''
-
-
 class BaseNode(Node):
 
     def __init__(self):
         super().__init__('base_node')
         self.p = declare_parameters(self, SPECS)
-        cfg_path = self.p['robot_config'] or default_robot_config()
+        cfg_path = self.p['robot_config']
         try:
             robot = load_robot_config(cfg_path)
         except ConfigError as exc:

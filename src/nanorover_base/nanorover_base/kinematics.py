@@ -8,38 +8,19 @@ All geometry and limits come from config/robot.yaml (section ``robot``); nothing
   (uint32, wrapping) into a pose (x, y, yaw) in the odom frame and the current body twist.
 """
 import math
-import os
 
-import yaml
+from nanorover_common import robot_config
+from nanorover_common.robot_config import ConfigError  # noqa: F401 (re-exported)
 
 ROBOT_KEYS = ('wheel_radius', 'wheel_base', 'max_linear_velocity', 'max_angular_velocity',
               'max_linear_accel', 'max_angular_accel', 'encoder_ticks_per_rev')
 
 
-class ConfigError(ValueError):
-    """config/robot.yaml is missing, unreadable or lacks a value; the message says which."""
-
-
 def load_robot_config(path):
-    """The ``robot`` section of a robot.yaml as a dict; checks the keys the base needs."""
-    if not path or not os.path.isfile(path):
-        raise ConfigError('robot config %r not found (give the robot_config parameter the path '
-                          'of config/robot.yaml)' % (path,))
-    try:
-        with open(path) as f:
-            data = yaml.safe_load(f)
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError('cannot read robot config %s: %s' % (path, exc))
-    robot = (data or {}).get('robot') if isinstance(data, dict) else None
-    if not isinstance(robot, dict):
-        raise ConfigError('%s has no "robot" section' % path)
-    missing = [k for k in ROBOT_KEYS if k not in robot]
-    if missing:
-        raise ConfigError('%s: robot section lacks %s' % (path, ', '.join(missing)))
-    for k in ROBOT_KEYS:
-        if not isinstance(robot[k], (int, float)) or robot[k] <= 0:
-            raise ConfigError('%s: robot.%s must be a positive number, got %r' % (path, k, robot[k]))
-    return robot
+    """The ``robot`` section of a robot.yaml as a dict; checks the keys the base needs
+    (ConfigError naming the file and key). An empty path searches the usual places."""
+    cfg = robot_config.load_robot_config(path, positive=['robot.' + k for k in ROBOT_KEYS])
+    return cfg['robot']
 
 
 def _clamp(value, limit):

@@ -14,10 +14,9 @@ Exploration: pick a frontier (frontier.py), plan and follow to it (state EXPLORI
 when reached, unreachable, or no longer a frontier; SUCCEEDED when none is left.
 """
 import math
-import os
 
 import numpy as np
-import yaml
+from nanorover_common import robot_config
 
 from nanorover_navigation.controller import Limits, PurePursuitController
 from nanorover_navigation.costmap import INSCRIBED, NO_INFORMATION, Costmap, scan_endpoints
@@ -74,40 +73,11 @@ def default_params():
     return dict((name, default) for name, default, _, _ in PARAMETERS)
 
 
-def find_robot_config(path=''):
-    """Path of config/robot.yaml: ``path`` if given, else the installed nanorover_bringup share
-    directory, else the source tree (walking up from this file)."""
-    if path:
-        return path
-    try:
-        from ament_index_python.packages import get_package_share_directory
-        cand = os.path.join(get_package_share_directory('nanorover_bringup'), 'config',
-                            'robot.yaml')
-        if os.path.isfile(cand):
-            return cand
-    except Exception:  # noqa: BLE001 - not installed / no ament index: try the source tree
-        pass
-    here = os.path.dirname(os.path.realpath(__file__))
-    for _ in range(6):
-        cand = os.path.join(here, 'config', 'robot.yaml')
-        if os.path.isfile(cand):
-            return cand
-        here = os.path.dirname(here)
-    raise IOError('config/robot.yaml not found (set the robot_config parameter)')
-
-
 def load_robot_config(path=''):
-    """The whole robot.yaml as a dict (sections robot, lidar, camera); IOError/ValueError if bad."""
-    path = find_robot_config(path)
-    with open(path) as f:
-        cfg = yaml.safe_load(f)
-    if not isinstance(cfg, dict) or not isinstance(cfg.get('robot'), dict):
-        raise ValueError('%s: no "robot" section' % path)
-    for key in ('radius', 'max_linear_velocity', 'max_angular_velocity', 'max_linear_accel',
-                'max_angular_accel'):
-        if key not in cfg['robot']:
-            raise ValueError('%s: robot.%s missing' % (path, key))
-    return cfg
+    """The whole robot.yaml as a dict, checked for the keys the navigator needs (ConfigError)."""
+    return robot_config.load_robot_config(path, positive=(
+        'robot.radius', 'robot.max_linear_velocity', 'robot.max_angular_velocity',
+        'robot.max_linear_accel', 'robot.max_angular_accel'))
 
 
 class Status(object):

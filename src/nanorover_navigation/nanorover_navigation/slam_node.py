@@ -18,7 +18,6 @@ import math
 import os
 
 import numpy as np
-import yaml
 from geometry_msgs.msg import PoseStamped, TransformStamped
 from nav_msgs.msg import OccupancyGrid as OccupancyGridMsg
 from nav_msgs.msg import Odometry
@@ -29,6 +28,7 @@ from nanorover_common.map_io import MapError, write_map
 from nanorover_common.node import StartupError, run_node
 from nanorover_common.params import Param, declare_parameters
 from nanorover_common.qos import MAP_QOS, RELIABLE_QOS, SENSOR_QOS
+from nanorover_common.robot_config import ConfigError, load_robot_config
 from nanorover_common.timeutil import from_time_msg
 from nanorover_interfaces.srv import SaveMap
 from nanorover_navigation.geometry import (quaternion_from_yaw, se2_between, wrap_angle,
@@ -101,30 +101,14 @@ CORE_KEYS = ('resolution', 'match_resolution', 'max_range', 'min_range', 'clear_
              'loop_min_score')
 
 
-def default_robot_config():
-    try:
-        from ament_index_python.packages import (PackageNotFoundError,
-                                                 get_package_share_directory)
-    except ImportError:
-        return ''
-    try:
-        return os.path.join(get_package_share_directory('nanorover_bringup'), 'config',
-                            'robot.yaml')
-    except (PackageNotFoundError, ValueError, KeyError):
-        return ''
-
-
 def laser_pose_from_config(path):
     """(x, y, yaw) of the lidar in base from robot.yaml's ``lidar`` section."""
     try:
-        with open(path) as f:
-            data = yaml.safe_load(f)
-        lidar = data['lidar']
-        return float(lidar.get('x', 0.0)), float(lidar.get('y', 0.0)), float(lidar.get('yaw', 0.0))
-    except (IOError, OSError, yaml.YAMLError, KeyError, TypeError, ValueError, AttributeError) \
-            as exc:
-        raise StartupError('cannot read the lidar pose from %r (%s); give robot_config or '
-                           'laser_x/laser_y/laser_yaw' % (path, exc))
+        lidar = load_robot_config(path, required=('lidar.x', 'lidar.y', 'lidar.yaw'))['lidar']
+    except ConfigError as exc:
+        raise StartupError('cannot read the lidar pose (%s); give robot_config or '
+                           'laser_x/laser_y/laser_yaw' % exc)
+    return float(lidar['x']), float(lidar['y']), float(lidar['yaw'])
 
 
 class OdomBuffer(object):
@@ -204,8 +188,7 @@ class SlamNode(Node):
         self.p = declare_parameters(self, SPECS, on_change=self._on_params)
         laser = [self.p['laser_x'], self.p['laser_y'], self.p['laser_yaw']]
         if any(math.isnan(v) for v in laser):
-            path = self.p['robot_config'] or default_robot_config()
-            from_cfg = laser_pose_from_config(path)
+            from_cfg = laser_pose_from_config(self.p['robot_config'])
             laser = [from_cfg[i] if math.isnan(v) else v for i, v in enumerate(laser)]
         cfg = dict((k, self.p[k]) for k in CORE_KEYS)
         cfg.update({'laser_x': laser[0], 'laser_y': laser[1], 'laser_yaw': laser[2]})

@@ -7,51 +7,16 @@ starts and drifts).  Drift model: each wheel's measured travel = true travel x (
 as unequal wheel radii give), the per-step slip from N(0, slip[1]) scaled to the step.
 """
 import math
-import os
 
 import numpy as np
-import yaml
+
+# shared loader, re-exported: nanorover_sim.diffdrive.load_robot_config is used across the sim
+from nanorover_common.robot_config import find_config, load_robot_config  # noqa: F401
 
 DEFAULT_SLIP = (0.01, 0.03)
 #: a contact ends (and the next one counts as a new collision) once the robot is this far (m)
 #: further from the obstacle than its radius
 CONTACT_RELEASE = 0.10
-
-
-def _candidate_config_dirs():
-    env = os.environ.get('NANOROVER_CONFIG')
-    if env:
-        yield env
-    try:
-        from ament_index_python.packages import get_package_share_directory
-        try:
-            yield os.path.join(get_package_share_directory('nanorover_bringup'), 'config')
-        except Exception:  # PackageNotFoundError, no AMENT_PREFIX_PATH
-            pass
-    except ImportError:
-        pass
-    here = os.path.dirname(os.path.realpath(__file__))
-    # src/nanorover_sim/nanorover_sim/diffdrive.py -> repo/config
-    yield os.path.join(here, '..', '..', '..', 'config')
-
-
-def find_config(name):
-    """Path of config/<name>: $NANOROVER_CONFIG, share/nanorover_bringup/config, the repo's config/."""
-    for d in _candidate_config_dirs():
-        p = os.path.join(d, name)
-        if os.path.isfile(p):
-            return os.path.normpath(p)
-    raise IOError('config file %s not found (set $NANOROVER_CONFIG to the config directory)' % name)
-
-
-def load_robot_config(path=None):
-    """config/robot.yaml as a dict (sections robot, lidar, camera)."""
-    path = path or find_config('robot.yaml')
-    with open(path) as f:
-        cfg = yaml.safe_load(f)
-    if not isinstance(cfg, dict) or 'robot' not in cfg:
-        raise ValueError('%s: no "robot" section' % path)
-    return cfg
 
 
 def wrap(a):

@@ -14,7 +14,6 @@ own ``use_sim_time`` stays false: it is the clock.
 import math
 import time
 
-import rclpy
 from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
 from rclpy.node import Node

@@ -6,7 +6,6 @@ Maps are drawn in metres: every cell whose centre lies inside a drawn rectangle 
 wall face at x = 5.0 is exactly at 5.0 in the grid (resolution 0.05 m).  Outside the outer walls the
 map is unknown (-1), as a map_server map of a real building would be.
 """
-import math
 import os
 import sys
 

@@ -96,6 +96,7 @@ class G4Node(Node):
             backoff_initial=p['reconnect_backoff_initial'],
             backoff_max=p['reconnect_backoff_max'])
         self.create_timer(p['diagnostics_period'], self._publish_diagnostics)
+        self._last_stamp = None
         self.driver.start()
 
     def close(self):
@@ -109,9 +110,17 @@ class G4Node(Node):
         # (sim time under use_sim_time)
         age = (time.monotonic() - rev.t_end) + scan.first_ray_age
         now = self.get_clock().now().nanoseconds * 1e-9
+        stamp = now - age
+        # Reads arrive in bursts under load (and sim time advances in steps), which can put a
+        # revolution's estimate before the previous one's; scans must stay in time order for
+        # SLAM, so such a stamp is moved to one scan period after the previous one.
+        last = self._last_stamp
+        if last is not None and last - 1.0 < stamp <= last:
+            stamp = min(last + max(scan.scan_time, 1e-3), now)
+        self._last_stamp = stamp
         msg = LaserScan()
         msg.header.frame_id = self.frame_id
-        msg.header.stamp = to_time_msg(now - age)
+        msg.header.stamp = to_time_msg(stamp)
         msg.angle_min = scan.angle_min
         msg.angle_max = scan.angle_max
         msg.angle_increment = scan.angle_increment
