@@ -15,7 +15,7 @@ import threading
 import time
 
 import serial
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticStatus
 from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry as OdometryMsg
 from rclpy.node import Node
@@ -23,6 +23,7 @@ from sensor_msgs.msg import BatteryState
 
 from nanorover_base import protocol
 from nanorover_base.kinematics import (ConfigError, DiffDrive, Odometry, load_robot_config)
+from nanorover_common.diagnostics import DiagnosticsPublisher, make_status
 from nanorover_common.node import StartupError, run_node
 from nanorover_common.params import Param, declare_parameters
 from nanorover_common.qos import RELIABLE_QOS, SENSOR_QOS
@@ -85,13 +86,13 @@ class BaseNode(Node):
 
         self.odom_pub = self.create_publisher(OdometryMsg, 'odom', SENSOR_QOS)
         self.battery_pub = self.create_publisher(BatteryState, 'battery', RELIABLE_QOS)
-        self.diag_pub = self.create_publisher(DiagnosticArray, 'diagnostics', RELIABLE_QOS)
         self.create_subscription(Twist, 'cmd_vel', self._on_cmd_vel, RELIABLE_QOS)
         self.tf_broadcaster = None
         if tf2_ros is not None and self.p['publish_tf']:
             self.tf_broadcaster = tf2_ros.TransformBroadcaster(self)
         self.create_timer(1.0 / self.p['control_rate'], self._control)
-        self.create_timer(self.p['diagnostics_period'], self._publish_diagnostics)
+        self.diagnostics = DiagnosticsPublisher(self, self.p['diagnostics_period'],
+                                                self.diagnostic_status)
         self._running = True
         self._reader = threading.Thread(target=self._read_loop, name='base-serial', daemon=True)
         self._reader.start()
@@ -260,15 +261,8 @@ class BaseNode(Node):
         values['cmd_timed_out'] = self._timed_out
         if self._battery is not None:
             values['battery_mv'], values['battery_pct'] = self._battery
-        return DiagnosticStatus(
-            level=level, name='nanorover_base: motor controller', hardware_id=self.p['port'],
-            message='; '.join(msgs) or 'ok',
-            values=[KeyValue(key=k, value=str(v)) for k, v in sorted(values.items())])
-
-    def _publish_diagnostics(self):
-        msg = DiagnosticArray(status=[self.diagnostic_status()])
-        msg.header.stamp = self.get_clock().now().to_msg()
-        self.diag_pub.publish(msg)
+        return make_status('nanorover_base: motor controller', level, '; '.join(msgs) or 'ok',
+                           hardware_id=self.p['port'], values=values)
 
     def close(self):
         """Stop the motors and the reader before the node is destroyed."""

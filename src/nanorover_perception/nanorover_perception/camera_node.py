@@ -23,13 +23,14 @@ Python 3.6 compatible (runs on the robot).
 import os
 import threading
 
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
 
+from nanorover_common.diagnostics import DiagnosticsPublisher
 from nanorover_common.node import StartupError, run_node
 from nanorover_common.params import Param, declare_parameters
-from nanorover_common.qos import RELIABLE_QOS, SENSOR_QOS
+from nanorover_common.qos import SENSOR_QOS
 from nanorover_perception.camera_info import (DEFAULT_FRAME_ID, ENCODINGS, CameraInfoError,
                                               camera_info_msg, camera_info_msg_from_dict,
                                               default_intrinsics, image_msg,
@@ -131,7 +132,6 @@ class CameraNode(Node):
 
         self.image_pub = self.create_publisher(Image, 'camera/image_raw', SENSOR_QOS)
         self.info_pub = self.create_publisher(CameraInfo, 'camera/camera_info', SENSOR_QOS)
-        self.diag_pub = self.create_publisher(DiagnosticArray, 'diagnostics', RELIABLE_QOS)
         self._info_cache = {}
         self.published = 0
         log = self.get_logger()
@@ -145,7 +145,8 @@ class CameraNode(Node):
             self.spec.label, '%dx%d' % size if size else '(source size)', p['encoding'],
             'calibration %s' % path if path else
             'uncalibrated (horizontal_fov %.3f rad)' % p['horizontal_fov']))
-        self.create_timer(p['diagnostics_period'], self._publish_diagnostics)
+        self.diagnostics = DiagnosticsPublisher(self, p['diagnostics_period'],
+                                                self.diagnostic_status)
         self._running = True
         self.grabber.start()
         self._publisher = threading.Thread(target=self._publish_loop, name='camera_publisher')
@@ -213,12 +214,6 @@ class CameraNode(Node):
                   ('calibrated', self.calibration is not None)]
         st.values = [KeyValue(key=k, value=str(v)) for k, v in values]
         return st
-
-    def _publish_diagnostics(self):
-        arr = DiagnosticArray()
-        arr.header.stamp = self.get_clock().now().to_msg()
-        arr.status = [self.diagnostic_status()]
-        self.diag_pub.publish(arr)
 
     def close(self):
         self._running = False

@@ -7,14 +7,15 @@ scan_builder.py).
 import array
 import time
 
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 from rclpy.node import Node
 from sensor_msgs.msg import LaserScan
 from std_srvs.srv import Trigger
 
+from nanorover_common.diagnostics import DiagnosticsPublisher
 from nanorover_common.node import StartupError, run_node
 from nanorover_common.params import Param, declare_parameters
-from nanorover_common.qos import RELIABLE_QOS, SENSOR_QOS
+from nanorover_common.qos import SENSOR_QOS
 from nanorover_common.timeutil import to_time_msg
 from ydlidar_g4.driver import G4Driver
 from ydlidar_g4.scan_builder import ScanBuilder, ScanConfig, parse_ignore_array
@@ -86,7 +87,6 @@ class G4Node(Node):
         self.frame_id = p['frame_id']
         self.scans_published = 0
         self.scan_pub = self.create_publisher(LaserScan, 'scan', SENSOR_QOS)
-        self.diag_pub = self.create_publisher(DiagnosticArray, 'diagnostics', RELIABLE_QOS)
         self.create_service(Trigger, 'start_scan', self._start_scan)
         self.create_service(Trigger, 'stop_scan', self._stop_scan)
         self.driver = G4Driver(
@@ -95,7 +95,8 @@ class G4Node(Node):
             logger=self.get_logger(), silence_timeout=p['silence_timeout'],
             backoff_initial=p['reconnect_backoff_initial'],
             backoff_max=p['reconnect_backoff_max'])
-        self.create_timer(p['diagnostics_period'], self._publish_diagnostics)
+        self.diagnostics = DiagnosticsPublisher(self, p['diagnostics_period'],
+                                                self.diagnostic_status)
         self._last_stamp = None
         self.driver.start()
 
@@ -146,7 +147,7 @@ class G4Node(Node):
         return response
 
     # --- diagnostics -------------------------------------------------------------------------
-    def _publish_diagnostics(self):
+    def diagnostic_status(self):
         s = self.driver.status()
         st = DiagnosticStatus()
         st.name = 'ydlidar_g4: %s' % s['port']
@@ -183,10 +184,7 @@ class G4Node(Node):
             ('reconnects', str(s['reconnects'])),
         ]
         st.values = [KeyValue(key=k, value=v) for k, v in values]
-        arr = DiagnosticArray()
-        arr.header.stamp = self.get_clock().now().to_msg()
-        arr.status = [st]
-        self.diag_pub.publish(arr)
+        return st
 
 
 def main(args=None):
