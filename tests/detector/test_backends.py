@@ -13,8 +13,8 @@ def test_tensorrt_engine_backend_runs(tmp_path):  # pragma: no cover - needs a G
     import numpy as np
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     engine = str(tmp_path / 'det.engine')
-    subprocess.check_call([os.path.join(repo, 'src/nanorover_perception/scripts/build_trt_engine.sh'),
-                           os.path.join(repo, 'models/nanorover_det_fp32.onnx'), engine])
+    script = os.path.join(repo, 'src/nanorover_perception/scripts/build_trt_engine.sh')
+    subprocess.check_call([script, os.path.join(repo, 'models/nanorover_det_fp32.onnx'), engine])
     b = create_backend(engine)
     out = b.run(np.zeros([d or 1 for d in b.input_shape], np.float32))
     assert out[0].shape[1] == 9

@@ -62,7 +62,8 @@ def test_yolov5(tmp_path, labels3):
     assert det.layout == 'yolov5' and det.input_hw == (320, 320)
     dets = det(IMG)
     check(dets, EXPECTED_YOLO)
-    assert [d.class_name for d in sorted(dets, key=lambda d: -d.score)] == ['alpha', 'beta', 'gamma']
+    names = [d.class_name for d in sorted(dets, key=lambda d: -d.score)]
+    assert names == ['alpha', 'beta', 'gamma']
 
 
 def test_yolov8(tmp_path, labels3):

@@ -63,8 +63,9 @@ class OnnxRuntimeBackend(object):
         for p in providers:
             full = PROVIDER_ALIASES.get(p.lower(), p)
             if full not in available:
-                _log(logger, 'warning', 'execution provider %s is not available in this onnxruntime '
-                     '(%s); falling back to the next one' % (full, ', '.join(available)))
+                _log(logger, 'warning', 'execution provider %s is not available in this '
+                     'onnxruntime (%s); falling back to the next one' % (
+                         full, ', '.join(available)))
                 continue
             wanted.append(full)
         if 'CPUExecutionProvider' not in wanted:
@@ -79,7 +80,8 @@ class OnnxRuntimeBackend(object):
             if p == 'TensorrtExecutionProvider':
                 o = {'trt_fp16_enable': 'True'}
                 if cache_dir:
-                    o.update({'trt_engine_cache_enable': 'True', 'trt_engine_cache_path': cache_dir})
+                    o.update({'trt_engine_cache_enable': 'True',
+                              'trt_engine_cache_path': cache_dir})
                 provider_options.append(o)
             else:
                 provider_options.append({})
@@ -155,7 +157,8 @@ class TensorRTBackend(object):
             import pycuda.autoinit  # noqa: F401  (creates the CUDA context)
             import pycuda.driver as cuda
         except ImportError as exc:
-            raise ModelError('the TensorRT backend needs the tensorrt and pycuda modules (%s)' % exc)
+            raise ModelError('the TensorRT backend needs the tensorrt and pycuda modules (%s)'
+                             % exc)
         self.trt, self.cuda = trt, cuda
         trt_logger = trt.Logger(trt.Logger.WARNING)
         with open(path, 'rb') as f, trt.Runtime(trt_logger) as runtime:

@@ -5,7 +5,7 @@ One line per image: {"image": path, "width": w, "height": h, "detections": [{"cl
 there. Exit code 0, 1 when an image could not be read, 2 when the model cannot be used.
 
     nanorover detect photo.jpg                                   # the shipped nanorover model
-    nanorover detect --coco astronaut.png                        # optional COCO SSD (make coco-model)
+    nanorover detect --coco astronaut.png          # the optional COCO SSD (make coco-model)
 """
 import argparse
 import json

@@ -41,7 +41,7 @@ class LayoutError(ValueError):
 # geometry
 # --------------------------------------------------------------------------------------------
 def box_iou(a, b):
-    """IoU matrix ``[len(a), len(b)]`` of two box arrays ``[N, 4]`` / ``[M, 4]`` (x1, y1, x2, y2)."""
+    """IoU matrix ``[len(a), len(b)]`` of box arrays ``[N, 4]`` / ``[M, 4]`` (x1, y1, x2, y2)."""
     a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
     b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
     lt = np.maximum(a[:, None, :2], b[None, :, :2])
@@ -251,7 +251,7 @@ def _dims(shape):
 
 
 def detect_layout(outputs, names=None):
-    """Guess the layout from the output arrays (shapes; names for the TF form). Raises LayoutError."""
+    """Guess the layout from the output arrays (shapes; names for the TF form) or LayoutError."""
     shapes = [_dims(o.shape) for o in outputs]
     names = [n.lower() for n in (names or [''] * len(outputs))]
     if len(outputs) == 4 and any('detection_boxes' in n for n in names):
@@ -311,7 +311,8 @@ def _ordered_ssd_tf(outputs, names):
     rest = [o for o in outputs if o.ndim == 2]
     num = [o for o in outputs if o.ndim <= 1 or o.size == 1]
     if len(boxes) != 1 or len(rest) != 2 or len(num) != 1:
-        raise LayoutError('cannot tell the TF OD API outputs apart: %s' % [o.shape for o in outputs])
+        raise LayoutError('cannot tell the TF OD API outputs apart: %s' % [
+            o.shape for o in outputs])
     # classes are integral (stored as float), scores are not
     a, b = rest
     if np.allclose(a, np.round(a)) and not np.allclose(b, np.round(b)):

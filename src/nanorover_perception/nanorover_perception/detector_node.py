@@ -16,7 +16,7 @@ import threading
 import time
 
 import numpy as np
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 from geometry_msgs.msg import Point
 from nanorover_interfaces.msg import Detection as DetectionMsg
 from nanorover_interfaces.msg import DetectionArray
@@ -25,6 +25,7 @@ from rclpy.parameter import Parameter
 from sensor_msgs.msg import CameraInfo, Image
 from visualization_msgs.msg import Marker, MarkerArray
 
+from nanorover_common.diagnostics import DiagnosticsPublisher
 from nanorover_common.node import run_node
 from nanorover_common.params import Param, declare_parameters
 from nanorover_common.qos import RELIABLE_QOS, SENSOR_QOS
@@ -84,7 +85,6 @@ class DetectorNode(Node):
         self.det_pub = self.create_publisher(DetectionArray, 'detections', RELIABLE_QOS)
         self.image_pub = self.create_publisher(Image, 'detections/image', SENSOR_QOS)
         self.marker_pub = self.create_publisher(MarkerArray, 'detections/markers', RELIABLE_QOS)
-        self.diag_pub = self.create_publisher(DiagnosticArray, 'diagnostics', RELIABLE_QOS)
         self.detector = None
         self.error = None
         self._lock = threading.Condition()
@@ -103,7 +103,8 @@ class DetectorNode(Node):
         self._load_model()  # at start-up, so a bad model is reported before the first image
         self.create_subscription(Image, 'camera/image_raw', self._on_image, SENSOR_QOS)
         self.create_subscription(CameraInfo, 'camera/camera_info', self._on_info, SENSOR_QOS)
-        self.create_timer(self.params['diagnostics_period'], self._publish_diagnostics)
+        self.diagnostics = DiagnosticsPublisher(self, self.params['diagnostics_period'],
+                                                self.diagnostic_status)
         self._worker = threading.Thread(target=self._run, name='detector', daemon=True)
         self._worker.start()
 
@@ -259,7 +260,7 @@ class DetectorNode(Node):
         return arr
 
     # -- diagnostics -----------------------------------------------------------------------
-    def _publish_diagnostics(self):
+    def diagnostic_status(self):
         st = DiagnosticStatus(name='%s: detector' % self.get_name(),
                               hardware_id=str(self.params['model_path']))
         values = [('frames_in', self.frames_in), ('frames_processed', self.frames_done),
@@ -285,9 +286,7 @@ class DetectorNode(Node):
                 st.level = DiagnosticStatus.WARN
                 st.message = sorted(self._warned)[-1]
         st.values = [KeyValue(key=k, value=str(v)) for k, v in values]
-        arr = DiagnosticArray(status=[st])
-        arr.header.stamp = self.get_clock().now().to_msg()
-        self.diag_pub.publish(arr)
+        return st
 
     def close(self):
         with self._lock:

@@ -93,7 +93,8 @@ def summary_table(results, latency=None, threads=1):
     names = list(results)
     labels = results[names[0]]['labels']
     lines = ['| model | mAP@0.5 | mAP@.5:.95 | %s%s |' % (
-        ' | '.join('AP50 %s' % l for l in labels), ' | CPU ms (%d thread%s)' % (threads, 's' if threads > 1 else '') if latency else ''),
+        ' | '.join('AP50 %s' % l for l in labels),
+        ' | CPU ms (%d thread%s)' % (threads, 's' if threads > 1 else '') if latency else ''),
         '|---' * (3 + len(labels) + (1 if latency else 0)) + '|']
     for n in names:
         r = results[n]
