@@ -46,7 +46,7 @@ def _check_url(url):
     return None
 
 
-PARAMS = [
+SPECS = [
     Param('source', 'csi', 'camera source: csi[:N] (Jetson CSI camera via GStreamer), a V4L2 '
           'device (0, /dev/video0), a GStreamer pipeline ending in appsink, or a video file / '
           'image-sequence pattern (replayed at its FPS)', read_only=True),
@@ -95,7 +95,7 @@ class CameraNode(Node):
 
     def __init__(self):
         super().__init__('camera_node')
-        self.p = declare_parameters(self, PARAMS)
+        self.p = declare_parameters(self, SPECS)
         p = self.p
         if (p['width'] == 0) != (p['height'] == 0):
             raise StartupError('give both width and height, or neither (got %dx%d)'
