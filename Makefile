@@ -25,10 +25,13 @@ export MPLBACKEND := Agg
 ROSENV := set +u && source $(VENV)/bin/activate && export AMENT_PREFIX_PATH=$$VIRTUAL_ENV CMAKE_PREFIX_PATH=$$VIRTUAL_ENV && \
           source install/setup.bash &&
 
-# World / duration of the main job; override on the command line: make sim WORLD=hall DURATION=60
+# World / duration of the main job; override on the command line, e.g.
+#   make sim WORLD=hall DURATION=60 RTF=1 SIM_ARGS="--drive teleop --no-detector"
 WORLD    ?= office
-DURATION ?= 150
+DURATION ?= 300
 SEED     ?= 1
+RTF      ?= 1.0
+SIM_ARGS ?=
 PYTEST_ARGS ?= tests
 
 APT_PACKAGES := cmake g++ python3-dev shellcheck liburdfdom-tools
@@ -83,7 +86,8 @@ test: build
 	$(ROSENV) python -m pytest $(PYTEST_ARGS)
 
 sim: build
-	$(ROSENV) nanorover sim --world $(WORLD) --duration $(DURATION) --seed $(SEED) --out $(RUNS)/$$(date +%Y%m%d-%H%M%S)
+	$(ROSENV) nanorover sim --world $(WORLD) --duration $(DURATION) --seed $(SEED) \
+	  --realtime-factor $(RTF) $(SIM_ARGS) --out $(RUNS)/$$(date +%Y%m%d-%H%M%S)
 
 bench: build
 	$(ROSENV) for b in tests/benchmarks/bench_*.py; do echo "== $$b"; python $$b; done

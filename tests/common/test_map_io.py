@@ -31,6 +31,7 @@ def test_overwrite_leaves_no_temp_files(tmp_path):
     write_map(str(tmp_path / 'm'), np.zeros((2, 2), np.int8), info)
     write_map(str(tmp_path / 'm'), np.full((3, 3), 100, np.int8), info)
     assert sorted(p.name for p in tmp_path.iterdir()) == ['m.pgm', 'm.yaml']
+    assert all(p.stat().st_mode & 0o777 == 0o644 for p in tmp_path.iterdir())
     assert (read_map(str(tmp_path / 'm.yaml'))[0] == 100).all()
 
 

@@ -114,6 +114,7 @@ def _atomic_write(path, payload):
             f.write(payload)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; maps are meant to be shared
         return tmp
     except BaseException:
         os.unlink(tmp)
