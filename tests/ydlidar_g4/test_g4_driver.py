@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import wait_for
-from g4_worlds import box_world
+from g4_worlds import box_world, emu  # noqa: F401 (emu is a fixture)
 from ydlidar_g4 import cli
 from ydlidar_g4 import protocol as P
 from ydlidar_g4.driver import G4Driver
@@ -41,16 +41,6 @@ class ListLog(object):
 
     def infos(self):
         return [m for lvl, m in self.records if lvl == 'info']
-
-
-@pytest.fixture
-def emu(tmp_path):
-    from ydlidar_g4.emulator import G4Emulator
-    e = G4Emulator(box_world, sample_rate_khz=9, frequency_hz=10.0,
-                   link_path=str(tmp_path / 'ydlidar'))
-    e.start()
-    yield e
-    e.stop()
 
 
 @pytest.fixture

@@ -6,23 +6,13 @@ import numpy as np
 import pytest
 
 from conftest import spin_until, wait_for
-from g4_worlds import box_world
+from g4_worlds import box_world, emu  # noqa: F401 (emu is a fixture)
 from ydlidar_g4 import protocol as P
 
 pytestmark = pytest.mark.ros
 
 BEAMS = 500
 FREQ = 8.0
-
-
-@pytest.fixture
-def emu(tmp_path):
-    from ydlidar_g4.emulator import G4Emulator
-    e = G4Emulator(box_world, sample_rate_khz=9, frequency_hz=10.0,
-                   link_path=str(tmp_path / 'ydlidar'))
-    e.start()
-    yield e
-    e.stop()
 
 
 class Listener(object):
