@@ -14,6 +14,7 @@ from launch.actions import DeclareLaunchArgument
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 from launch_ros.descriptions import ParameterValue
+from nanorover_description.launch_common import common_arguments
 
 
 def generate_launch_description():
@@ -30,10 +31,7 @@ def generate_launch_description():
     log_level = LaunchConfiguration('log_level')
 
     args = [
-        DeclareLaunchArgument('namespace', default_value='',
-                              description='Top-level namespace'),
-        DeclareLaunchArgument('use_sim_time', default_value='false',
-                              description='Use simulation (clock topic) time if true'),
+        *common_arguments(),
         DeclareLaunchArgument('params_file',
                               default_value=os.path.join(config_dir, 'camera_node.yaml'),
                               description='Full path to the camera_node parameter file'),
@@ -48,7 +46,6 @@ def generate_launch_description():
                               description='Image encoding: bgr8 or rgb8'),
         DeclareLaunchArgument('flip_method', default_value='0',
                               description='CSI only: nvvidconv flip-method (2 = rotate 180)'),
-        DeclareLaunchArgument('log_level', default_value='info', description='log level'),
     ]
 
     camera = Node(

@@ -12,6 +12,7 @@ from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
+from nanorover_description.launch_common import common_arguments
 
 
 def generate_launch_description():
@@ -22,18 +23,13 @@ def generate_launch_description():
     model_path = LaunchConfiguration('model_path')
     log_level = LaunchConfiguration('log_level')
     return LaunchDescription([
-        DeclareLaunchArgument('namespace', default_value='',
-                              description='Top-level namespace of the node'),
-        DeclareLaunchArgument('use_sim_time', default_value='false',
-                              description='Use the simulation (Gazebo / nanorover sim) clock '
-                                          'if true'),
+        *common_arguments(),
         DeclareLaunchArgument('params_file',
                               default_value=os.path.join(config_dir, 'detector.yaml'),
                               description='Full path to the detector parameter file'),
         DeclareLaunchArgument('model_path', default_value='nanorover_det_fp32.onnx',
                               description='Model file (.onnx, .engine/.plan, .pb); relative paths '
                                           'are looked up in $NANOROVER_MODELS and the models dir'),
-        DeclareLaunchArgument('log_level', default_value='info', description='log level'),
         Node(
             package='nanorover_perception',
             executable='detector_node',

@@ -13,6 +13,7 @@ from launch.actions import DeclareLaunchArgument
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
+from nanorover_description.launch_common import common_arguments
 
 
 def generate_launch_description():
@@ -28,20 +29,15 @@ def generate_launch_description():
     log_level = LaunchConfiguration('log_level')
 
     declare_args = [
-        DeclareLaunchArgument('namespace', default_value='',
-                              description='Top-level namespace'),
+        *common_arguments(),
         DeclareLaunchArgument('params_file', default_value=default_params,
                               description='Full path to the ydlidar_g4_node parameter file'),
-        DeclareLaunchArgument('use_sim_time', default_value='false',
-                              description='Use simulation (Gazebo / nanorover sim) clock if true'),
         DeclareLaunchArgument('port', default_value='/dev/ydlidar',
                               description='Serial device of the G4'),
         DeclareLaunchArgument('frame_id', default_value='laser_frame',
                               description='Frame of the published LaserScan'),
         DeclareLaunchArgument('frequency', default_value='10.0',
                               description='Scan frequency [Hz], 5-12'),
-        DeclareLaunchArgument('log_level', default_value='info',
-                              description='Log level'),
     ]
 
     lidar_node = Node(

@@ -22,6 +22,7 @@ from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 from launch_ros.descriptions import ParameterValue
+from nanorover_description.launch_common import common_arguments
 
 
 def generate_launch_description():
@@ -39,10 +40,7 @@ def generate_launch_description():
     sim_time = ParameterValue(use_sim_time, value_type=bool)
 
     args = [
-        DeclareLaunchArgument('namespace', default_value='',
-                              description='Top-level namespace'),
-        DeclareLaunchArgument('use_sim_time', default_value='false',
-                              description='Use simulation (clock topic) time if true'),
+        *common_arguments(),
         DeclareLaunchArgument('navigator', default_value='nav2',
                               choices=['nav2', 'embedded'],
                               description='Navigation stack: nav2 (nav2_bringup '
@@ -62,7 +60,6 @@ def generate_launch_description():
         DeclareLaunchArgument('explore', default_value='false',
                               description='Embedded navigator: explore (frontier exploration) '
                                           'until no frontier is left'),
-        DeclareLaunchArgument('log_level', default_value='info', description='log level'),
     ]
 
     on_nav2 = LaunchConfigurationEquals('navigator', 'nav2')

@@ -16,6 +16,7 @@ from launch.conditions import LaunchConfigurationEquals
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 from launch_ros.descriptions import ParameterValue
+from nanorover_description.launch_common import common_arguments
 
 
 def generate_launch_description():
@@ -32,10 +33,7 @@ def generate_launch_description():
     sim_time = ParameterValue(use_sim_time, value_type=bool)
 
     args = [
-        DeclareLaunchArgument('namespace', default_value='',
-                              description='Top-level namespace'),
-        DeclareLaunchArgument('use_sim_time', default_value='false',
-                              description='Use simulation (clock topic) time if true'),
+        *common_arguments(),
         DeclareLaunchArgument('slam', default_value='toolbox',
                               choices=['toolbox', 'embedded'],
                               description='SLAM implementation: toolbox (slam_toolbox '
@@ -53,7 +51,6 @@ def generate_launch_description():
         DeclareLaunchArgument('map_path', default_value='~/.nanorover/maps/map',
                               description='Embedded SLAM: default path of slam/save_map '
                                           '(without extension)'),
-        DeclareLaunchArgument('log_level', default_value='info', description='log level'),
     ]
 
     toolbox = Node(

@@ -130,3 +130,32 @@ def start_node(tmp_path):
     yield _start
     for p in started:
         p.stop()
+
+
+def launch_arguments(path):
+    """{name: {keyword: ast node}} of the DeclareLaunchArgument calls of a launch file, including
+    those of the functions it imports from nanorover_description.launch_common."""
+    import ast
+
+    def calls(tree):
+        out = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, 'id', '') == \
+                    'DeclareLaunchArgument':
+                out[node.args[0].value] = {k.arg: k.value for k in node.keywords}
+        return out
+
+    tree = ast.parse(Path(path).read_text())
+    found = calls(tree)
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == \
+                'nanorover_description.launch_common':
+            imported.update(a.name for a in node.names)
+    if imported:
+        helper = ast.parse((REPO / 'src' / 'nanorover_description' / 'nanorover_description' /
+                            'launch_common.py').read_text())
+        for fn in helper.body:
+            if isinstance(fn, ast.FunctionDef) and fn.name in imported:
+                found.update(calls(fn))
+    return found

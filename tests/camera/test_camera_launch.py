@@ -1,22 +1,16 @@
 """launch/camera.launch.py: checked statically here; loaded for real where launch_ros exists."""
-import ast
 import importlib.util
 from pathlib import Path
 
 import pytest
 
+from conftest import launch_arguments
+
 LAUNCH = Path(__file__).resolve().parents[2] / 'launch' / 'camera.launch.py'
 
 
 def declared_arguments():
-    tree = ast.parse(LAUNCH.read_text())
-    out = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, 'id', '') == 'DeclareLaunchArgument':
-            name = node.args[0].value
-            kw = {k.arg: k.value for k in node.keywords}
-            out[name] = kw
-    return out
+    return launch_arguments(LAUNCH)
 
 
 def test_launch_arguments_are_declared_with_descriptions():

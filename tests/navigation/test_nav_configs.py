@@ -64,16 +64,11 @@ def test_nav2_yaml_matches_the_robot():
 
 
 def test_launch_file_offers_both_navigators_with_described_arguments():
-    import ast
+    from conftest import launch_arguments
     src = (REPO / 'launch' / 'navigation.launch.py').read_text()
-    tree = ast.parse(src)
-    declared = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, 'id', '') == 'DeclareLaunchArgument':
-            name = node.args[0].value
-            kw = {k.arg: k.value for k in node.keywords}
-            assert 'description' in kw, name
-            declared[name] = kw
+    declared = launch_arguments(REPO / 'launch' / 'navigation.launch.py')
+    for name, kw in declared.items():
+        assert 'description' in kw, name
     assert {'use_sim_time', 'navigator', 'nav2_params_file', 'embedded_params_file',
             'explore', 'namespace'} <= set(declared)
     choices = [e.value for e in declared['navigator']['choices'].elts]

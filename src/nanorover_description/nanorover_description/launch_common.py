@@ -53,3 +53,14 @@ def mission_includes(include, **detector_args):
         include('detector.launch.py', condition=IfCondition(LaunchConfiguration('detector')),
                 **detector_args),
     ]
+
+
+def common_arguments():
+    """namespace, use_sim_time and log_level: declared alike by every subsystem launch file."""
+    return [
+        DeclareLaunchArgument('namespace', default_value='',
+                              description='Top-level namespace'),
+        DeclareLaunchArgument('use_sim_time', default_value='false',
+                              description='Use simulation (clock topic) time if true'),
+        DeclareLaunchArgument('log_level', default_value='info', description='Log level'),
+    ]
