@@ -232,6 +232,20 @@ class _Prior(object):
                 self.cxy * (kx[None, :, None] ** 2 + ky[None, None, :] ** 2))
 
 
+class _Search(object):
+    """What both searches set up alike for a non-empty point set: the candidate headings, the
+    x/y cell window and the prior."""
+
+    def __init__(self, field, pts, guess, window_xy, window_theta, theta_step, prior_weight):
+        if theta_step is None:
+            theta_step = default_theta_step(field, pts)
+        self.thetas = _theta_grid(guess[2], window_theta, theta_step)
+        self.res = field.resolution
+        self.n = int(math.ceil(window_xy / self.res - 1e-9))
+        self.prior = _Prior(prior_weight, len(pts), self.res, window_xy, self.thetas, guess[2],
+                            window_theta)
+
+
 def correlative_search(field, pts, guess, window_xy, window_theta, theta_step=None,
                        max_candidates=200, prior_weight=0.02):
     """Exact multi-resolution correlative search around ``guess`` (branch and bound).
@@ -244,14 +258,10 @@ def correlative_search(field, pts, guess, window_xy, window_theta, theta_step=No
     pts = np.asarray(pts, dtype=float).reshape(-1, 2)
     if len(pts) == 0:
         return MatchResult(guess, 0.0)
-    if theta_step is None:
-        theta_step = default_theta_step(field, pts)
-    thetas = _theta_grid(guess[2], window_theta, theta_step)
+    s = _Search(field, pts, guess, window_xy, window_theta, theta_step, prior_weight)
+    thetas, res, n, prior = s.thetas, s.res, s.n, s.prior
     u, v = _rotated_indices(field, pts, guess, thetas)
-    res = field.resolution
-    n = int(math.ceil(window_xy / res - 1e-9))
     f = field.coarse_factor
-    prior = _Prior(prior_weight, len(pts), res, window_xy, thetas, guess[2], window_theta)
     starts = np.arange(-n, n + 1, f)
     near = _block_min_abs(starts, f, n)
     # upper bound per block: max-pooled likelihood minus the block's smallest prior
@@ -294,13 +304,9 @@ def brute_force_search(field, pts, guess, window_xy, window_theta, theta_step=No
     pts = np.asarray(pts, dtype=float).reshape(-1, 2)
     if len(pts) == 0:
         return MatchResult(guess, 0.0)
-    if theta_step is None:
-        theta_step = default_theta_step(field, pts)
-    thetas = _theta_grid(guess[2], window_theta, theta_step)
-    res = field.resolution
-    n = int(math.ceil(window_xy / res - 1e-9))
-    ks = np.arange(-n, n + 1)
-    prior = _Prior(prior_weight, len(pts), res, window_xy, thetas, guess[2], window_theta)
+    s = _Search(field, pts, guess, window_xy, window_theta, theta_step, prior_weight)
+    thetas, res, prior = s.thetas, s.res, s.prior
+    ks = np.arange(-s.n, s.n + 1)
     best = -np.inf
     best_raw = 0.0
     best_pose = guess
