@@ -15,6 +15,8 @@ import tempfile
 import numpy as np
 import yaml
 
+from nanorover_common.yamlfile import load_yaml
+
 FREE, OCCUPIED, UNKNOWN = 0, 100, -1
 
 
@@ -75,13 +77,7 @@ def _read_pgm(path):
 
 def read_map(yaml_path):
     """Load a map_server YAML + image; returns (grid int8 [rows, cols], MapInfo)."""
-    try:
-        with open(yaml_path) as f:
-            meta = yaml.safe_load(f)
-    except (IOError, OSError) as exc:
-        raise MapError('cannot read map %s: %s' % (yaml_path, exc))
-    except yaml.YAMLError as exc:
-        raise MapError('%s is not valid YAML: %s' % (yaml_path, exc))
+    meta = load_yaml(yaml_path, MapError, 'map')
     if not isinstance(meta, dict):
         raise MapError('%s: expected a mapping' % yaml_path)
     for key in ('image', 'resolution', 'origin'):

@@ -26,7 +26,8 @@ import array
 import math
 
 import numpy as np
-import yaml
+
+from nanorover_common.yamlfile import load_yaml
 
 DEFAULT_FRAME_ID = 'camera_optical_frame'
 ENCODINGS = ('bgr8', 'rgb8')
@@ -105,13 +106,7 @@ def load_camera_info_yaml(path):
     Raises :class:`CameraInfoError` (a ValueError) naming the file and the bad field.
     """
     path = str(path)
-    try:
-        with open(path) as f:
-            doc = yaml.safe_load(f)
-    except (IOError, OSError) as exc:
-        raise CameraInfoError('cannot read calibration file %s: %s' % (path, exc))
-    except yaml.YAMLError as exc:
-        raise CameraInfoError('calibration file %s is not valid YAML: %s' % (path, exc))
+    doc = load_yaml(path, CameraInfoError, 'calibration file')
     if not isinstance(doc, dict):
         raise CameraInfoError('calibration file %s: expected a mapping with image_width, '
                               'image_height, camera_matrix, ... (camera_info YAML), got %r'
