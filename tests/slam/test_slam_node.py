@@ -45,7 +45,8 @@ class Client(object):
         self.odom_pub = self.node.create_publisher(Odometry, 'odom', SENSOR_QOS)
         self.maps, self.poses, self.tfs = [], [], []
         self.node.create_subscription(OccupancyGrid, 'map', self.maps.append, MAP_QOS)
-        self.node.create_subscription(PoseStamped, 'slam/pose', self.poses.append, RELIABLE_QOS)
+        self.pose_sub = self.node.create_subscription(PoseStamped, 'slam/pose',
+                                                      self.poses.append, RELIABLE_QOS)
         self.node.create_subscription(TransformStamped, 'slam/map_to_odom', self.tfs.append,
                                       RELIABLE_QOS)
         self.save = self.node.create_client(SaveMap, 'slam/save_map')
@@ -91,8 +92,9 @@ def test_scan_and_odom_in_map_and_pose_out_then_save(ros_context, executor, slam
     client = Client(ros_context)
     executor.add_node(client.node)
     spin_until(executor, lambda: client.scan_pub.get_subscription_count() > 0 and
-               client.odom_pub.get_subscription_count() > 0 and client.save.service_is_ready(),
-               20.0, 'slam_node subscriptions and service')
+               client.odom_pub.get_subscription_count() > 0 and client.save.service_is_ready() and
+               client.pose_sub.get_publisher_count() > 0,
+               20.0, 'slam_node subscriptions, slam/pose publisher and service')
     # no map yet: save_map says so and writes nothing
     res = client.call_save(executor, str(tmp_path / 'early'))
     assert not res.success and 'no map' in res.message

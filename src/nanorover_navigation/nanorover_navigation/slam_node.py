@@ -248,11 +248,11 @@ class SlamNode(Node):
                                           throttle_duration_sec=5.0)
                 return
             # time jumped back by more than 5 s (sim/bag restart): accept, go on from here
-        self._last_scan_t = t
         odom, age = self.odom.lookup(t)
         if odom is None:
             # no odometry (yet): wait up to odom_wait s of scans for it, then go on with scan
-            # matching alone (constant odometry)
+            # matching alone (constant odometry). A scan held back here is not consumed: the
+            # same scan may still be used once its odometry has arrived.
             if self._first_scan_t is None:
                 self._first_scan_t = t
             if t - self._first_scan_t < self.p['odom_wait']:
@@ -269,6 +269,7 @@ class SlamNode(Node):
                 self.slam.rebase_odom(odom)
                 self._scan_only = False
                 self.get_logger().info('odom arrived: using it from now on')
+        self._last_scan_t = t
         if age > self.p['odom_timeout'] and odom is not None and len(self.odom):
             self.stats['odom_gaps'] += 1
             self.get_logger().warning('odom %.2f s away from the scan: using the nearest' % age,
