@@ -129,7 +129,9 @@ def test_sigterm_stops_the_nodes_and_writes_what_it_has(tmp_path):
         lidar = [x for x in stack.STACK if x.name == 'ydlidar_g4_node'][0]
         milestone = 'first scan from the lidar driver' if resolve.find_executable(lidar) \
             else 'sim clock running'
-        wait_for(lambda: milestone in text_of(err), 60.0, milestone)
+        # the summary's sim time comes from `clock`, which may match later than `scan`
+        wait_for(lambda: milestone in text_of(err) and 'sim clock running' in text_of(err),
+                 60.0, milestone + ' and the sim clock')
         proc.send_signal(signal.SIGTERM)
         code = finish(proc, 60)
     finally:
