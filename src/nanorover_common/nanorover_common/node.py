@@ -27,6 +27,12 @@ def run_node(node_factory, args=None, executor=None):
         # the reason is already in the message; a traceback would only bury it
         sys.stderr.write('[FATAL] %s\n' % exc)
         code = 1
+    except Exception:
+        # rclpy can raise from a message take that races the SIGINT handler's shutdown
+        # ("Unable to convert call argument"); once the context is shut down that is the
+        # requested stop, not a failure. While running, errors propagate as before.
+        if rclpy.ok():
+            raise
     finally:
         if node is not None:
             close = getattr(node, 'close', None)
