@@ -129,9 +129,13 @@ def test_sigterm_stops_the_nodes_and_writes_what_it_has(tmp_path):
         lidar = [x for x in stack.STACK if x.name == 'ydlidar_g4_node'][0]
         milestone = 'first scan from the lidar driver' if resolve.find_executable(lidar) \
             else 'sim clock running'
-        # the summary's sim time comes from `clock`, which may match later than `scan`
-        wait_for(lambda: milestone in text_of(err) and 'sim clock running' in text_of(err),
-                 60.0, milestone + ' and the sim clock')
+        # the summary's sim time and trajectories come from `clock` and `sim/ground_truth`,
+        # whose subscriptions may match later than `scan`
+        wanted = [milestone, 'sim clock running', 'first ground truth']
+        slam = [x for x in stack.STACK if x.name == 'slam_node'][0]
+        if resolve.find_executable(slam):
+            wanted.append('first map from SLAM')    # seconds of sim time after the first pose
+        wait_for(lambda: all(m in text_of(err) for m in wanted), 60.0, ', '.join(wanted))
         proc.send_signal(signal.SIGTERM)
         code = finish(proc, 60)
     finally:

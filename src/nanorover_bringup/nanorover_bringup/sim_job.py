@@ -391,7 +391,8 @@ class SimJob(object):
         start = time.monotonic()
         last_cmd_t = -1.0
         last_bar = 0.0
-        milestones = [('clock', 'sim clock running'), ('scan', 'first scan from the lidar driver'),
+        milestones = [('clock', 'sim clock running'), ('sim/ground_truth', 'first ground truth'),
+                      ('scan', 'first scan from the lidar driver'),
                       ('map', 'first map from SLAM'), ('detections', 'first detections'),
                       ('navigation/status', 'first navigation status')]
         while True:
