@@ -76,7 +76,8 @@ class NodeProcess(object):
                                      env=env, start_new_session=True)
 
     def output(self):
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         with open(str(self.log_path)) as f:
             return f.read()
 
@@ -94,6 +95,12 @@ class NodeProcess(object):
                 self.proc.wait(5)
         self._log.close()
         return self.proc.returncode
+
+    def stop_expect(self, code=0):
+        """stop(), and fail with the node's own output when it exits with another code."""
+        rc = self.stop()
+        assert rc == code, '%s exited with %s, expected %s; its output:\n%s' % (
+            os.path.basename(self.cmd[0]), rc, code, self.output()[-6000:])
 
 
 def executable(package, name):

@@ -104,7 +104,7 @@ def test_cmd_vel_becomes_wheel_commands_and_odom(ros_context, executor, emu, bas
     assert got['battery'][-1].voltage == pytest.approx(emu.battery_mv / 1000.0)
     assert got['battery'][-1].percentage == pytest.approx(emu.battery_pct / 100.0)
     assert proc.alive()
-    assert proc.stop() == 0
+    proc.stop_expect(0)
     # a clean shutdown sends STOP
     wait_for(lambda: any(f.type == P.STOP for _, f in emu.received), 10.0, 'STOP frame')
 
@@ -223,7 +223,7 @@ def test_unopenable_port_exits_with_the_reason(start_node, tmp_path):
                       params={'port': str(tmp_path / 'nope'), 'robot_config': CONFIG})
     wait_for(lambda: not proc.alive(), 20.0, 'base_node to exit')
     out = proc.output()
-    assert proc.stop() == 1
+    proc.stop_expect(1)
     assert 'cannot open motor controller port' in out
 
 
@@ -232,5 +232,5 @@ def test_missing_robot_config_exits_with_the_reason(start_node, emu, tmp_path):
                       params={'port': emu.port, 'robot_config': str(tmp_path / 'r.yaml')})
     wait_for(lambda: not proc.alive(), 20.0, 'base_node to exit')
     out = proc.output()
-    assert proc.stop() == 1
+    proc.stop_expect(1)
     assert 'robot config' in out and 'not found' in out

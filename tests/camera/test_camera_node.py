@@ -85,7 +85,7 @@ def test_video_file_frames_rate_size_encoding_and_camera_info(tmp_path, start_no
     assert values['state'] == 'streaming' and values['calibrated'] == 'True'
     assert float(values['measured_fps']) == pytest.approx(FILE_FPS, rel=0.25)
     assert float(values['source_fps']) == FILE_FPS
-    assert proc.stop() == 0
+    proc.stop_expect(0)
 
 
 def test_vanished_source_is_reported_and_recovered(tmp_path, start_node, executor, listener):
@@ -117,7 +117,7 @@ def test_vanished_source_is_reported_and_recovered(tmp_path, start_node, executo
                'diagnostics: streaming')
     assert listener.last_diag()[2]['reconnects'] == '1'
     assert proc.output().count('camera source back') == 1
-    assert proc.stop() == 0
+    proc.stop_expect(0)
 
 
 @pytest.mark.parametrize('params, fragment', [
@@ -164,4 +164,4 @@ def test_missing_source_at_start_keeps_node_up_until_it_appears(tmp_path, start_
     make_video(tmp_path / 'tmp.avi', frames=50, fps=FILE_FPS)
     os.rename(str(tmp_path / 'tmp.avi'), str(video))  # appears atomically
     spin_until(executor, lambda: len(listener.images) >= 5, 15.0, 'images once it exists')
-    assert proc.stop() == 0
+    proc.stop_expect(0)

@@ -170,7 +170,7 @@ def test_goal_pose_drives_the_robot_to_the_goal(ros_context, executor, start_nod
     # the robot was stopped with a zero Twist at the end
     spin_until(executor, lambda: robot.cmds[-1] == (0.0, 0.0), 5.0, 'zero cmd_vel')
     assert proc.alive()
-    assert proc.stop() == 0
+    proc.stop_expect(0)
 
 
 def test_stops_before_an_obstacle_seen_by_the_scan(ros_context, executor, start_node):
@@ -199,4 +199,4 @@ def test_stops_before_an_obstacle_seen_by_the_scan(ros_context, executor, start_
     # the navigator noticed: replanning / recovery / failure, with a reason
     spin_until(executor, lambda: any(s.state in (NS.PLANNING, NS.RECOVERING, NS.FAILED)
                                      for s in robot.statuses[1:]), 15.0, 'replan or recovery')
-    assert proc.stop() == 0
+    proc.stop_expect(0)

@@ -106,7 +106,7 @@ def test_scans_match_the_world_at_the_configured_rate(ros_context, executor, sta
     assert lis.call(executor, 'start_scan').success
     spin_until(executor, lambda: len(lis.scans) >= n + 3, 20, 'scans after start_scan')
     assert errors(proc) == []
-    assert proc.stop() == 0
+    proc.stop_expect(0)
     wait_for(lambda: emu.commands[-1] == P.CMD_STOP and not emu.scanning, 10,
              'stop sent on shutdown')
 

@@ -300,4 +300,5 @@ def main(args=None):
 
 
 if __name__ == '__main__':
-    main()
+    import sys
+    sys.exit(main())
