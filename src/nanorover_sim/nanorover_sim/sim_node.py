@@ -159,7 +159,7 @@ class SimNode(Node):
         self._factor = p['realtime_factor']
         self.add_on_set_parameters_callback(self._on_factor)
         period = max(0.002, 1.0 / (eng.rate * self._factor))
-        self.timer = self.create_timer(min(period, 0.02), self._tick)
+        self.timer = self.create_timer(min(period, 0.02), self._advance)
         self.get_logger().info('world %s (%d objects), start %s, %.0f Hz steps, realtime factor %.2f'
                                % (eng.world.name, len(eng.world.objects),
                                   tuple(round(v, 2) for v in eng.robot.pose), eng.rate,
@@ -188,15 +188,8 @@ class SimNode(Node):
         except ValueError as exc:
             self.get_logger().warning('cmd_vel ignored: %s' % exc, throttle_duration_sec=2.0)
 
-    # -- main loop -----------------------------------------------------------------------------------
-    def _tick(self):
-        try:
-            self._advance()
-        except Exception:
-            if self.context.ok():
-                raise
-            # shutting down (SIGINT/SIGTERM) while a step was publishing: nothing to report
-
+    # -- main loop (a publish failing because SIGINT/SIGTERM shut the context down is handled
+    # by nanorover_common.node.run_node as the requested stop) --------------------------------
     def _advance(self):
         eng = self.engine
         target = self._sim0 + self._factor * (time.monotonic() - self._wall0)
