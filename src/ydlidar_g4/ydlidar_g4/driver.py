@@ -25,25 +25,6 @@ class DeviceError(Exception):
         self.kind = kind
 
 
-class _PyLogger(object):
-    """Adapts a logging.Logger to the info/warning/error/debug(str) interface rclpy loggers have."""
-
-    def __init__(self, logger):
-        self._l = logger
-
-    def debug(self, msg):
-        self._l.debug(msg)
-
-    def info(self, msg):
-        self._l.info(msg)
-
-    def warning(self, msg):
-        self._l.warning(msg)
-
-    def error(self, msg):
-        self._l.error(msg)
-
-
 class G4Driver(object):
     """Drive a G4 on ``port``; ``on_revolution(Revolution)`` is called on the driver thread."""
 
@@ -56,7 +37,7 @@ class G4Driver(object):
         self.frequency = float(frequency)
         self.sample_rate = int(sample_rate)
         self.on_revolution = on_revolution
-        self.log = logger or _PyLogger(logging.getLogger('ydlidar_g4'))
+        self.log = logger or logging.getLogger('ydlidar_g4')
         self.silence_timeout = float(silence_timeout)
         self.backoff_initial = float(backoff_initial)
         self.backoff_max = float(backoff_max)
@@ -70,7 +51,6 @@ class G4Driver(object):
         self._want_scan = True
         self._paused = False
         self._wake = threading.Event()
-        self._lock = threading.Lock()
         # status (read by the node's diagnostics)
         self.state = 'idle'
         self.device_info = None
@@ -103,10 +83,6 @@ class G4Driver(object):
     def resume(self):
         self._want_scan = True
         self._wake.set()
-
-    @property
-    def scanning_wanted(self):
-        return self._want_scan
 
     def close(self, timeout=3.0):
         """Shut down: the thread sends stop and closes the port; joined unless called from it."""

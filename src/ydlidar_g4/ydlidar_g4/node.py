@@ -7,12 +7,12 @@ scan_builder.py).
 import array
 import time
 
-from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticStatus
 from rclpy.node import Node
 from sensor_msgs.msg import LaserScan
 from std_srvs.srv import Trigger
 
-from nanorover_common.diagnostics import DiagnosticsPublisher
+from nanorover_common.diagnostics import DiagnosticsPublisher, make_status
 from nanorover_common.node import StartupError, run_node
 from nanorover_common.params import Param, declare_parameters
 from nanorover_common.qos import SENSOR_QOS
@@ -149,42 +149,39 @@ class G4Node(Node):
     # --- diagnostics -------------------------------------------------------------------------
     def diagnostic_status(self):
         s = self.driver.status()
-        st = DiagnosticStatus()
-        st.name = 'ydlidar_g4: %s' % s['port']
-        st.hardware_id = 'YDLIDAR %s %s' % (
-            (s['device_info'] or {}).get('model_name', '?'),
-            (s['device_info'] or {}).get('serial', '?'))
-        if s['error']:
-            st.level, st.message = DiagnosticStatus.ERROR, s['error']
-        elif s['state'] == 'stopped':
-            st.level, st.message = DiagnosticStatus.OK, 'stopped on request'
-        elif s['state'] != 'scanning':
-            st.level, st.message = DiagnosticStatus.WARN, s['state']
-        elif s['health'] and s['health']['status'] == 1:
-            st.level, st.message = DiagnosticStatus.WARN, 'health warning'
-        else:
-            st.level, st.message = DiagnosticStatus.OK, 'scanning'
         info = s['device_info'] or {}
         health = s['health'] or {}
+        if s['error']:
+            level, message = DiagnosticStatus.ERROR, s['error']
+        elif s['state'] == 'stopped':
+            level, message = DiagnosticStatus.OK, 'stopped on request'
+        elif s['state'] != 'scanning':
+            level, message = DiagnosticStatus.WARN, s['state']
+        elif health and health['status'] == 1:
+            level, message = DiagnosticStatus.WARN, 'health warning'
+        else:
+            level, message = DiagnosticStatus.OK, 'scanning'
         values = [
             ('state', s['state']),
             ('health', health.get('status_name', 'unknown')),
             ('health_error_code', '0x%04X' % health.get('error_code', 0)),
             ('model', info.get('model_name', '')),
             ('firmware', info.get('firmware', '')),
-            ('hardware', str(info.get('hardware', ''))),
+            ('hardware', info.get('hardware', '')),
             ('serial', info.get('serial', '')),
-            ('sample_rate_khz', str(s['sample_rate_khz'])),
-            ('frequency_set_hz', str(s['frequency_set_hz'])),
+            ('sample_rate_khz', s['sample_rate_khz']),
+            ('frequency_set_hz', s['frequency_set_hz']),
             ('measured_hz', '%.2f' % s['measured_hz']),
-            ('scans_published', str(self.scans_published)),
-            ('checksum_errors', str(s['checksum_errors'])),
-            ('resyncs', str(s['resyncs'])),
-            ('bytes_dropped', str(s['bytes_dropped'])),
-            ('reconnects', str(s['reconnects'])),
+            ('scans_published', self.scans_published),
+            ('checksum_errors', s['checksum_errors']),
+            ('resyncs', s['resyncs']),
+            ('bytes_dropped', s['bytes_dropped']),
+            ('reconnects', s['reconnects']),
         ]
-        st.values = [KeyValue(key=k, value=v) for k, v in values]
-        return st
+        return make_status('ydlidar_g4: %s' % s['port'], level, message,
+                           hardware_id='YDLIDAR %s %s' % (info.get('model_name', '?'),
+                                                          info.get('serial', '?')),
+                           values=values)
 
 
 def main(args=None):
