@@ -5,7 +5,7 @@ installed ``share/nanorover_bringup/config``; the source tree's top-level ``conf
 """
 import os
 
-import yaml
+from nanorover_common.yamlfile import load_yaml
 
 
 class ConfigError(ValueError):
@@ -62,11 +62,7 @@ def load_robot_config(path='', required=(), positive=()):
         path = find_config('robot.yaml', path or '')
     except ConfigError as exc:
         raise ConfigError('robot config: %s' % exc)
-    try:
-        with open(path) as f:
-            cfg = yaml.safe_load(f)
-    except (IOError, OSError, yaml.YAMLError) as exc:
-        raise ConfigError('cannot read robot config %s: %s' % (path, exc))
+    cfg = load_yaml(path, ConfigError, 'robot config')
     if not isinstance(cfg, dict) or not isinstance(cfg.get('robot'), dict):
         raise ConfigError('%s has no "robot" section' % path)
     for key in tuple(required) + tuple(positive):
