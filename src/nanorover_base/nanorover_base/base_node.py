@@ -55,6 +55,18 @@ SPECS = [
 ]
 
 
+def _diagonal_6x6(diagonal):
+    cov = [0.0] * 36
+    for i, c in enumerate(diagonal):
+        cov[i * 7] = c
+    return cov
+
+
+# odom pose/twist covariance of a planar robot: x, y, yaw uncertain; z, roll, pitch fixed
+# (large value = unused)
+ODOM_COVARIANCE = _diagonal_6x6((1e-3, 1e-3, 1e6, 1e6, 1e6, 1e-2))
+
+
 class BaseNode(Node):
 
     def __init__(self):
@@ -222,12 +234,8 @@ class BaseNode(Node):
         msg.pose.pose.orientation.w = qw
         msg.twist.twist.linear.x = o.v
         msg.twist.twist.angular.z = o.w
-        # planar robot: x, y, yaw uncertain; z, roll, pitch fixed (large value = unused)
-        pose_cov = [0.0] * 36
-        for i, c in zip(range(6), (1e-3, 1e-3, 1e6, 1e6, 1e6, 1e-2)):
-            pose_cov[i * 7] = c
-        msg.pose.covariance = pose_cov
-        msg.twist.covariance = pose_cov
+        msg.pose.covariance = ODOM_COVARIANCE
+        msg.twist.covariance = ODOM_COVARIANCE
         self.odom_pub.publish(msg)
         if self.tf_broadcaster is not None:
             t = TransformStamped()

@@ -89,10 +89,6 @@ class MotorControllerEmulator(object):
     def send(self, msg_type, *fields):
         self.inject(protocol.encode(msg_type, *fields))
 
-    def ticks(self):
-        with self._lock:
-            return int(math.floor(self._ticks[0])), int(math.floor(self._ticks[1]))
-
     def wheel_commands(self):
         """[(time, left rad/s, right rad/s)] of the WHEEL_CMD frames received so far."""
         with self._lock:
@@ -171,11 +167,11 @@ def main(argv=None):
     parser.add_argument('--encoder-rate', type=float, default=50.0, help='ENCODER frames per s')
     parser.add_argument('--watchdog', type=float, default=0.5, help='firmware watchdog [s]')
     args = parser.parse_args(argv)
-    ticks = 1320
+    kw = {}
     if args.robot_config:
-        ticks = int(load_robot_config(args.robot_config)['encoder_ticks_per_rev'])
-    emu = MotorControllerEmulator(ticks_per_rev=ticks, encoder_rate=args.encoder_rate,
-                                  watchdog=args.watchdog, link=args.link)
+        kw['ticks_per_rev'] = int(load_robot_config(args.robot_config)['encoder_ticks_per_rev'])
+    emu = MotorControllerEmulator(encoder_rate=args.encoder_rate, watchdog=args.watchdog,
+                                  link=args.link, **kw)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *a: stop.set())
     emu.start()

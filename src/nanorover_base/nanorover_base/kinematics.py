@@ -96,12 +96,6 @@ class Odometry(object):
         self.x = self.y = self.yaw = 0.0
         self.v = self.w = 0.0
         self._last = None       # (left ticks, right ticks, µs)
-        self.updates = 0
-
-    def reset(self):
-        self.x = self.y = self.yaw = 0.0
-        self.v = self.w = 0.0
-        self._last = None
 
     def restart(self):
         """Forget the last encoder reading (counters restarted), keep the pose."""
@@ -129,5 +123,4 @@ class Odometry(object):
         self.yaw = normalize_angle(self.yaw + dth)
         if dt > 0:
             self.v, self.w = ds / dt, dth / dt
-        self.updates += 1
         return True
