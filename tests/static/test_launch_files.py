@@ -36,9 +36,9 @@ def test_included_launch_files_take_use_sim_time(name):
     included = sorted(f for f in info.file_names
                       if f.endswith('.launch.py') and (ws.LAUNCH_DIR / f).exists())
     assert 'description.launch.py' in included and 'slam.launch.py' in included
+    infos = dict((f, ws.LaunchFileInfo(ws.LAUNCH_DIR / f)) for f in included)
     lacking = [f for f in included
-               if 'use_sim_time' not in ws.LaunchFileInfo(ws.LAUNCH_DIR / f).declared
-               and not ws.LaunchFileInfo(ws.LAUNCH_DIR / f).uses_stack]
+               if 'use_sim_time' not in infos[f].declared and not infos[f].uses_stack]
     assert not lacking, 'declare use_sim_time in %s' % ', '.join(lacking)
 
 
