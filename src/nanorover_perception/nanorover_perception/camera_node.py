@@ -23,11 +23,11 @@ Python 3.6 compatible (runs on the robot).
 import os
 import threading
 
-from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticStatus
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
 
-from nanorover_common.diagnostics import DiagnosticsPublisher
+from nanorover_common.diagnostics import DiagnosticsPublisher, make_status
 from nanorover_common.node import StartupError, run_node
 from nanorover_common.params import Param, declare_parameters
 from nanorover_common.qos import SENSOR_QOS
@@ -188,32 +188,29 @@ class CameraNode(Node):
     def diagnostic_status(self):
         s = self.grabber.stats()
         expected = s['source_fps']
-        st = DiagnosticStatus()
-        st.name = 'camera_node: camera'
-        st.hardware_id = self.spec.label
         if s['state'] == 'streaming':
             age = s['frame_age']
             if age is not None and age > max(2.0, 5.0 / (expected or 1.0)):
-                st.level, st.message = DiagnosticStatus.ERROR, 'no frames (source stalled)'
+                level, message = DiagnosticStatus.ERROR, 'no frames (source stalled)'
             elif expected and s['fps'] < 0.5 * expected:
-                st.level, st.message = DiagnosticStatus.WARN, 'low frame rate'
+                level, message = DiagnosticStatus.WARN, 'low frame rate'
             else:
-                st.level, st.message = DiagnosticStatus.OK, 'streaming'
+                level, message = DiagnosticStatus.OK, 'streaming'
         elif s['state'] == 'lost':
-            st.level, st.message = DiagnosticStatus.ERROR, 'source lost, reconnecting'
+            level, message = DiagnosticStatus.ERROR, 'source lost, reconnecting'
         elif s['state'] == 'failed':
-            st.level, st.message = DiagnosticStatus.ERROR, 'source failed'
+            level, message = DiagnosticStatus.ERROR, 'source failed'
         else:
-            st.level = DiagnosticStatus.ERROR if s['last_error'] else DiagnosticStatus.WARN
-            st.message = 'opening source'
+            level = DiagnosticStatus.ERROR if s['last_error'] else DiagnosticStatus.WARN
+            message = 'opening source'
         values = [('state', s['state']), ('source', self.p['source']),
                   ('measured_fps', '%.2f' % s['fps']), ('source_fps', '%.2f' % expected),
                   ('frames_captured', s['frames']), ('frames_published', self.published),
                   ('dropped_frames', s['dropped']), ('reconnects', s['reconnects']),
                   ('last_error', s['last_error']), ('encoding', self.p['encoding']),
                   ('calibrated', self.calibration is not None)]
-        st.values = [KeyValue(key=k, value=str(v)) for k, v in values]
-        return st
+        return make_status('camera_node: camera', level, message, hardware_id=self.spec.label,
+                           values=values)
 
     def close(self):
         self._running = False

@@ -16,7 +16,7 @@ import threading
 import time
 
 import numpy as np
-from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticStatus
 from geometry_msgs.msg import Point
 from nanorover_interfaces.msg import Detection as DetectionMsg
 from nanorover_interfaces.msg import DetectionArray
@@ -25,12 +25,13 @@ from rclpy.parameter import Parameter
 from sensor_msgs.msg import CameraInfo, Image
 from visualization_msgs.msg import Marker, MarkerArray
 
-from nanorover_common.diagnostics import DiagnosticsPublisher
+from nanorover_common.diagnostics import DiagnosticsPublisher, make_status
 from nanorover_common.node import run_node
 from nanorover_common.params import Param, declare_parameters
 from nanorover_common.qos import RELIABLE_QOS, SENSOR_QOS
 from nanorover_common.timeutil import from_time_msg
 from nanorover_perception.backends import BACKENDS, DEFAULT_PROVIDERS, PROVIDER_ALIASES
+from nanorover_perception.camera_info import image_msg
 from nanorover_perception.detection import LAYOUTS, draw_detections
 from nanorover_perception.detector import DEFAULT_LABELS, DEFAULT_MODEL, Detector
 
@@ -224,11 +225,8 @@ class DetectorNode(Node):
         if img.ndim == 2:
             import cv2
             img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
-        annotated = draw_detections(img, detections)
-        out = Image(header=msg.header, height=annotated.shape[0], width=annotated.shape[1],
-                    encoding='bgr8', is_bigendian=0, step=annotated.shape[1] * 3)
-        out.data = annotated.tobytes()
-        self.image_pub.publish(out)
+        self.image_pub.publish(image_msg(draw_detections(img, detections), 'bgr8',
+                                         msg.header.frame_id, msg.header.stamp))
 
     def markers(self, header, detections):
         """Boxes as LINE_STRIPs (+ text) on a plane ``marker_distance`` m in front of the camera."""
@@ -261,32 +259,27 @@ class DetectorNode(Node):
 
     # -- diagnostics -----------------------------------------------------------------------
     def diagnostic_status(self):
-        st = DiagnosticStatus(name='%s: detector' % self.get_name(),
-                              hardware_id=str(self.params['model_path']))
         values = [('frames_in', self.frames_in), ('frames_processed', self.frames_done),
                   ('frames_dropped', self.frames_dropped)]
         if self.detector is None:
-            st.level = DiagnosticStatus.ERROR
-            st.message = self.error or 'no model loaded'
+            level, message = DiagnosticStatus.ERROR, self.error or 'no model loaded'
         else:
-            st.level = DiagnosticStatus.OK
-            st.message = 'ok'
+            level, message = DiagnosticStatus.OK, 'ok'
             times = list(self._done_times)
             fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and \
                 times[-1] > times[0] else 0.0
             if times and time.monotonic() - times[-1] > 5.0:
                 fps = 0.0
-                st.message = 'no images processed in the last 5 s'
+                message = 'no images processed in the last 5 s'
             values += [('model', self.detector.description), ('fps', '%.2f' % fps),
                        ('inference_ms', '%.2f' % (np.median(self._infer_ms)
                                                   if self._infer_ms else 0.0)),
                        ('latency_ms', '%.2f' % (np.median(self._latency_ms)
                                                 if self._latency_ms else 0.0))]
             if self._warned:
-                st.level = DiagnosticStatus.WARN
-                st.message = sorted(self._warned)[-1]
-        st.values = [KeyValue(key=k, value=str(v)) for k, v in values]
-        return st
+                level, message = DiagnosticStatus.WARN, sorted(self._warned)[-1]
+        return make_status('%s: detector' % self.get_name(), level, message,
+                           hardware_id=str(self.params['model_path']), values=values)
 
     def close(self):
         with self._lock:
