@@ -12,6 +12,7 @@ import os
 import numpy as np
 
 from nanorover_common.map_io import write_map
+from nanorover_navigation.evaluation import ate
 from nanorover_navigation.geometry import se2_compose, se2_inverse, transform_points
 
 TRAJECTORIES = (('estimate', 'slam/pose'), ('odometry', 'odom'),
@@ -90,38 +91,13 @@ def associate(est, gt):
     return est[inside][:, 1:4], gt_poses
 
 
-def _ate_rmse_fallback(est_xy, gt_xy):
-    """RMSE of positions after the least-squares SE(2) alignment of est onto gt (Umeyama, no
-    scale). Only used while nanorover_navigation.evaluation.ate is not installed."""
-    mu_e, mu_g = est_xy.mean(axis=0), gt_xy.mean(axis=0)
-    u, _, vt = np.linalg.svd((est_xy - mu_e).T.dot(gt_xy - mu_g))
-    d = np.sign(np.linalg.det(vt.T.dot(u.T)))
-    rot = vt.T.dot(np.diag([1.0, d])).dot(u.T)
-    err = gt_xy - (est_xy - mu_e).dot(rot.T) - mu_g
-    return float(np.sqrt(np.mean(np.sum(err ** 2, axis=1))))
-
-
-def _navigation_ate():
-    try:
-        from nanorover_navigation.evaluation import ate
-        return ate
-    except ImportError:
-        return None
-
-
 def absolute_trajectory_error(est, gt):
     """ATE (RMSE, m) of trajectory ``est`` against ``gt`` (both (N, 4) t, x, y, yaw) after SE(2)
     alignment; returns (value or None, implementation name, number of pose pairs)."""
     e, g = associate(est, gt)
     if len(e) < 3:
         return None, None, len(e)
-    ate = _navigation_ate()
-    if ate is not None:
-        result = ate(e, g)
-        value = result.get('rmse') if isinstance(result, dict) else getattr(result, 'rmse', result)
-        return float(value), 'nanorover_navigation.evaluation.ate', len(e)
-    return _ate_rmse_fallback(e[:, :2], g[:, :2]), 'nanorover_bringup fallback (Umeyama SE(2))', \
-        len(e)
+    return ate(e, g), 'nanorover_navigation.evaluation.ate', len(e)
 
 
 def detection_positions(detection_msgs, camera_k, camera_pose, trajectory):
