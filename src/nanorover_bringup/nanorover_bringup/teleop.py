@@ -4,9 +4,9 @@ A loop of (linear m/s, angular rad/s, duration s) segments in sim time, with one
 the scan shows an obstacle closer than ``stop_distance`` in the front sector, turn in place (the
 side with more room) instead of driving into it. ROS-free.
 """
-import math
-
 import numpy as np
+
+from nanorover_navigation.geometry import wrap_angle
 
 #: forward, turn, forward, gentle curve, forward, turn the other way (repeats)
 DEFAULT_SEGMENTS = (
@@ -25,7 +25,7 @@ def sector_clearance(ranges, angle_min, angle_increment, lo, hi, range_min=0.05)
     if r.size == 0:
         return float('inf')
     angles = angle_min + angle_increment * np.arange(r.size)
-    angles = (angles + math.pi) % (2 * math.pi) - math.pi
+    angles = wrap_angle(angles)
     sel = (angles >= lo) & (angles <= hi) & np.isfinite(r) & (r > range_min)
     return float(r[sel].min()) if sel.any() else float('inf')
 

@@ -11,7 +11,7 @@ import math
 import threading
 
 from nanorover_sim.camera import CameraModel, Renderer
-from nanorover_sim.diffdrive import DEFAULT_SLIP, DiffDrive, load_robot_config
+from nanorover_sim.diffdrive import DEFAULT_SLIP, DiffDrive, load_robot_config, wrap
 from nanorover_sim.lidar import LidarModel
 from nanorover_sim.world import World, load_world
 
@@ -99,7 +99,7 @@ class SimEngine(object):
         t0, t1 = ts[i - 1], ts[i]
         a = (t - t0) / (t1 - t0) if t1 > t0 else 1.0
         p0, p1 = ps[i - 1], ps[i]
-        dyaw = math.atan2(math.sin(p1[2] - p0[2]), math.cos(p1[2] - p0[2]))
+        dyaw = wrap(p1[2] - p0[2])
         return (p0[0] + a * (p1[0] - p0[0]), p0[1] + a * (p1[1] - p0[1]), p0[2] + a * dyaw)
 
     # -- sensors -----------------------------------------------------------------------------------

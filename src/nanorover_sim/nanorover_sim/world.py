@@ -26,6 +26,7 @@ import yaml
 from scipy import ndimage
 
 from nanorover_common.map_io import MapError, MapInfo, read_map  # noqa: F401 (MapInfo re-export)
+from nanorover_common.yamlfile import load_yaml
 
 CLASSES = ('person', 'chair', 'box', 'cone')
 
@@ -273,11 +274,7 @@ def load_world(name_or_path):
     meta = {}
     obj_path = os.path.join(folder, 'objects.yaml')
     if os.path.isfile(obj_path):
-        try:
-            with open(obj_path) as f:
-                meta = yaml.safe_load(f) or {}
-        except yaml.YAMLError as exc:
-            raise WorldError('%s is not valid YAML: %s' % (obj_path, exc))
+        meta = load_yaml(obj_path, WorldError, 'world objects') or {}
         if not isinstance(meta, dict):
             raise WorldError('%s: expected a mapping with start_pose/objects' % obj_path)
     objects = []
