@@ -182,7 +182,6 @@ def _handlers(data, want_scans):
                       'EXPLORING') if hasattr(type(msg), n))
         key = names.get(msg.state, str(msg.state))
         data.nav_states[key] = data.nav_states.get(key, 0) + 1
-        data.nav_last_message = msg.message
 
     def on_scan(msg):
         data.last_scan = (msg.ranges, msg.angle_min, msg.angle_increment)

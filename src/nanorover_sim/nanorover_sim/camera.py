@@ -386,10 +386,10 @@ class Renderer(object):
             bv0, bv1 = allpts[:, 1].min(), allpts[:, 1].max()
             in_frame = ((min(bu1, W) - max(bu0, 0.0)) * (min(bv1, Hh) - max(bv0, 0.0)) /
                         max((bu1 - bu0) * (bv1 - bv0), 1e-9))
-            u0 = max(int(math.floor(allpts[:, 0].min())), 0)
-            u1 = min(int(math.ceil(allpts[:, 0].max())) + 1, W)
-            v0 = max(int(math.floor(allpts[:, 1].min())), 0)
-            v1 = min(int(math.ceil(allpts[:, 1].max())) + 1, Hh)
+            u0 = max(int(math.floor(bu0)), 0)
+            u1 = min(int(math.ceil(bu1)) + 1, W)
+            v0 = max(int(math.floor(bv0)), 0)
+            v1 = min(int(math.ceil(bv1)) + 1, Hh)
             if u0 >= u1 or v0 >= v1:
                 continue
             layer = np.zeros((v1 - v0, u1 - u0, 3), dtype=np.float32)

@@ -14,7 +14,7 @@ own ``use_sim_time`` stays false: it is the clock.
 import math
 import time
 
-from geometry_msgs.msg import Twist
+from geometry_msgs.msg import TransformStamped, Twist
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -225,7 +225,6 @@ class SimNode(Node):
         self.pub_truth.publish(_odometry('world', 'base_footprint', stamp, r.pose, r.v, r.w,
                                          0.0, 0.0))
         if self._tf is not None:
-            from geometry_msgs.msg import TransformStamped
             t = TransformStamped()
             t.header.stamp = stamp
             t.header.frame_id = 'odom'
