@@ -18,6 +18,7 @@ import numpy as np
 
 from nanorover_navigation.costmap import INSCRIBED, LETHAL, MAX_INFLATED, NO_INFORMATION
 from nanorover_navigation.geometry import wrap_angle
+from nanorover_navigation.planner import path_length
 
 
 class Limits(object):
@@ -86,10 +87,7 @@ class PurePursuitController(object):
         if self.path.shape[0] == 0:
             return 0.0
         rest = self.path[self.index:]
-        d = math.hypot(rest[0, 0] - pose[0], rest[0, 1] - pose[1])
-        if rest.shape[0] > 1:
-            d += float(np.sum(np.hypot(np.diff(rest[:, 0]), np.diff(rest[:, 1]))))
-        return d
+        return math.hypot(rest[0, 0] - pose[0], rest[0, 1] - pose[1]) + path_length(rest)
 
     # --- helpers ----------------------------------------------------------------------------
     def _limit(self, v, w, v_prev, w_prev, dt):

@@ -107,9 +107,6 @@ class Costmap(object):
                                % (grid.shape, self.static.shape))
         self.static = grid.astype(np.int8)
 
-    def clear_marks(self):
-        self.marks[:] = False
-
     def update_scan(self, sensor_xy, endpoints, hit):
         """Apply one scan: clear along every ray, then mark the endpoints that hit something.
 

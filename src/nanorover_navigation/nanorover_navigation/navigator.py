@@ -209,7 +209,7 @@ class Navigator(object):
             self.status.state = state
             self.status.message = message
             self.status_version += 1
-        self.status.goal = None if self.goal is None else self.goal
+        self.status.goal = self.goal
 
     def _set_path(self, path, goal_yaw=None):
         self.path = path

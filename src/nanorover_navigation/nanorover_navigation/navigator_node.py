@@ -79,7 +79,6 @@ class NavigatorNode(Node):
         except ValueError as exc:
             raise StartupError(str(exc))
         self.odom_pose = None
-        self.odom_vel = (0.0, 0.0)
         self._odom_hist = collections.deque(maxlen=200)   # (stamp, pose)
         self.map_to_odom = None
         self._last_status_pub = None
@@ -141,7 +140,6 @@ class NavigatorNode(Node):
     def _on_odom(self, msg):
         pose = pose_from_msg(msg.pose.pose)
         self.odom_pose = pose
-        self.odom_vel = (msg.twist.twist.linear.x, msg.twist.twist.angular.z)
         self._odom_hist.append((from_time_msg(msg.header.stamp), pose))
 
     def _odom_at(self, stamp):

@@ -28,7 +28,6 @@ class OccupancyGrid(object):
         self.origin = np.zeros(2)
         self.logodds = np.zeros((0, 0), dtype=np.float32)
         self.observed = np.zeros((0, 0), dtype=bool)
-        self.version = 0
 
     @property
     def shape(self):
@@ -37,7 +36,6 @@ class OccupancyGrid(object):
     def clear(self):
         self.logodds = np.zeros((0, 0), dtype=np.float32)
         self.observed = np.zeros((0, 0), dtype=bool)
-        self.version += 1
 
     def _ensure(self, lo, hi):
         """Grow the grid so that the world box [lo, hi] is inside it."""
@@ -109,7 +107,6 @@ class OccupancyGrid(object):
         obs[free] = True
         obs[hits] = True
         np.clip(flat, self.l_min, self.l_max, out=flat)
-        self.version += 1
 
     def to_grid(self):
         """int8 nav_msgs grid (0 free, 100 occupied, -1 unknown)."""

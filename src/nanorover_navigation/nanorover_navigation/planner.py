@@ -77,11 +77,10 @@ class AStarPlanner(object):
         self.smooth = bool(smooth)
         self.max_expansions = int(max_expansions)
 
-    def step_factors(self, costmap, max_cost=None):
-        """Per-cell multiplier (float array) of the step length; inf where not traversable."""
+    def step_factors(self, costmap, trav):
+        """Per-cell multiplier (float array) of the step length; inf where not ``trav``."""
         costs = costmap.costs.astype(float)
         factor = 1.0 + self.cost_weight * np.minimum(costs, MAX_INFLATED) / MAX_INFLATED
-        trav = self.traversable(costmap, max_cost)
         factor[costmap.costs == NO_INFORMATION] = 1.0 + self.cost_weight * 0.5
         factor[~trav] = np.inf
         return factor
@@ -138,7 +137,7 @@ class AStarPlanner(object):
             gr, gc = moved
             gx, gy = costmap.cell_to_world(gr, gc)
             note = 'goal moved to the nearest free cell (%.2f, %.2f)' % (gx, gy)
-        factor = self.step_factors(costmap, max_cost)
+        factor = self.step_factors(costmap, trav)
         cells, expanded = self._astar(factor, (sr, sc), (gr, gc))
         if cells is None:
             return PlanResult(False, reason='no path from (%.2f, %.2f) to (%.2f, %.2f): goal '

@@ -59,15 +59,14 @@ DEFAULTS = {
 
 
 class Keyframe(object):
-    __slots__ = ('index', 'stamp', 'points', 'free_points', 'travel', 'odom')
+    __slots__ = ('index', 'stamp', 'points', 'free_points', 'travel')
 
-    def __init__(self, index, stamp, points, free_points, travel, odom):
+    def __init__(self, index, stamp, points, free_points, travel):
         self.index = index
         self.stamp = stamp
         self.points = points            # hits, base frame (voxel-filtered)
         self.free_points = free_points  # no-return rays clipped at max range, base frame
         self.travel = travel            # trajectory length at this keyframe
-        self.odom = odom
 
 
 class Slam(object):
@@ -194,7 +193,7 @@ class Slam(object):
         idx = self.graph.add_node(self.pose)
         kf = Keyframe(idx, stamp, voxel_filter(pts, 0.5 * self.cfg['match_resolution']),
                       self._free_rays(ranges, angle_min, angle_increment, range_max),
-                      self.travel, odom_pose.copy())
+                      self.travel)
         self.keyframes.append(kf)
         self.stats['keyframes'] += 1
         if idx > 0:

@@ -270,7 +270,7 @@ class SlamNode(Node):
                 self._scan_only = False
                 self.get_logger().info('odom arrived: using it from now on')
         self._last_scan_t = t
-        if age > self.p['odom_timeout'] and odom is not None and len(self.odom):
+        if age > self.p['odom_timeout'] and len(self.odom):
             self.stats['odom_gaps'] += 1
             self.get_logger().warning('odom %.2f s away from the scan: using the nearest' % age,
                                       throttle_duration_sec=5.0)
