@@ -22,6 +22,7 @@ os.environ.setdefault('ROS_DOMAIN_ID', '16')
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
+from procstat import proc_cpu_seconds  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SIZES = ((320, 240), (640, 480))
@@ -107,12 +108,6 @@ def bench_fill_and_publish():
     finally:
         node.destroy_node()
         rclpy.shutdown(context=ctx)
-
-
-def proc_cpu_seconds(pid):
-    with open('/proc/%d/stat' % pid) as f:
-        fields = f.read().rsplit(')', 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / float(os.sysconf('SC_CLK_TCK'))
 
 
 def make_video(path, w, h, fps, frames):

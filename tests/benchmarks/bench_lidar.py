@@ -20,6 +20,7 @@ import time
 
 import numpy as np
 
+from procstat import proc_cpu_seconds
 from ydlidar_g4 import protocol as P
 from ydlidar_g4.emulator import G4Emulator
 
@@ -95,16 +96,10 @@ def bench_pylidar3(stream):
 
 
 # --- 2. live CPU share --------------------------------------------------------------------------
-def cpu_seconds(pid):
-    with open('/proc/%d/stat' % pid) as f:
-        fields = f.read().rsplit(')', 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / float(os.sysconf('SC_CLK_TCK'))
-
-
 def measure_cpu(proc, seconds):
-    c0, t0 = cpu_seconds(proc.pid), time.monotonic()
+    c0, t0 = proc_cpu_seconds(proc.pid), time.monotonic()
     time.sleep(seconds)
-    return (cpu_seconds(proc.pid) - c0) / (time.monotonic() - t0)
+    return (proc_cpu_seconds(proc.pid) - c0) / (time.monotonic() - t0)
 
 
 PYLIDAR3_CHILD = r'''

@@ -14,13 +14,8 @@ OK, ERROR = b'\x00', b'\x02'   # diagnostic_msgs/DiagnosticStatus levels (byte f
 
 
 def image_msg(image, stamp, frame='camera_optical_frame'):
-    from sensor_msgs.msg import Image
-    msg = Image(height=image.shape[0], width=image.shape[1], encoding='bgr8', is_bigendian=0,
-                step=image.shape[1] * 3)
-    msg.header.stamp = stamp
-    msg.header.frame_id = frame
-    msg.data = image.tobytes()
-    return msg
+    from nanorover_perception.camera_info import image_msg as bgr_image_msg
+    return bgr_image_msg(image, 'bgr8', frame, stamp)
 
 
 def make_io(ros_context, executor):

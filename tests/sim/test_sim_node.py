@@ -8,18 +8,16 @@ import pytest
 
 from conftest import spin_until, wait_for
 from helpers import box_corners, green_box, save_box_room
+from nanorover_common.timeutil import from_time_msg
+from nanorover_navigation.geometry import yaw_from_quaternion
 
 pytestmark = pytest.mark.ros
 
 FAST = {'lidar': False, 'camera': False}
 
 
-def _yaw(q):
-    return math.atan2(2.0 * (q.w * q.z + q.x * q.y), 1.0 - 2.0 * (q.y * q.y + q.z * q.z))
-
-
 def _stamp(msg):
-    return msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+    return from_time_msg(msg.header.stamp)
 
 
 class Probe(object):
@@ -98,7 +96,8 @@ def test_cmd_vel_moves_the_robot_as_the_kinematics_say(ros_context, executor, st
     m0 = probe.last(truth)
     drive_until(lambda: _stamp(probe.last(truth)) > _stamp(m0) + 1.0, what='1 s of turning')
     m1 = probe.last(truth)
-    dyaw = _yaw(m1.pose.pose.orientation) - _yaw(m0.pose.pose.orientation)
+    dyaw = (yaw_from_quaternion(m1.pose.pose.orientation) -
+            yaw_from_quaternion(m0.pose.pose.orientation))
     assert dyaw == pytest.approx(0.5 * (_stamp(m1) - _stamp(m0)), rel=1e-6, abs=1e-6)
 
     # stale command: the robot stops by itself

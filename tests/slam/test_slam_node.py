@@ -14,6 +14,7 @@ import pytest
 
 from conftest import REPO, spin_until, wait_for
 from nanorover_common.map_io import MapInfo, read_map, write_map
+from nanorover_common.timeutil import to_time_msg
 from nanorover_navigation.geometry import (quaternion_from_yaw, se2_compose, wrap_angle,
                                            yaw_from_quaternion)
 from synthetic import cast, room_grid
@@ -21,12 +22,6 @@ from synthetic import cast, room_grid
 pytestmark = pytest.mark.ros
 
 ROBOT_YAML = str(REPO / 'config' / 'robot.yaml')
-
-
-def _stamp(t):
-    from builtin_interfaces.msg import Time
-    sec = int(math.floor(t))
-    return Time(sec=sec, nanosec=int(round((t - sec) * 1e9)))
 
 
 class Client(object):
@@ -54,7 +49,7 @@ class Client(object):
 
     def publish(self, t, odom_pose, ranges, angle_min, inc):
         o = self.Odometry()
-        o.header.stamp = _stamp(t)
+        o.header.stamp = to_time_msg(t)
         o.header.frame_id = 'odom'
         o.child_frame_id = 'base_footprint'
         o.pose.pose.position.x, o.pose.pose.position.y = float(odom_pose[0]), float(odom_pose[1])
@@ -62,7 +57,7 @@ class Client(object):
         o.pose.pose.orientation.z, o.pose.pose.orientation.w = q[2], q[3]
         self.odom_pub.publish(o)
         s = self.LaserScan()
-        s.header.stamp = _stamp(t)
+        s.header.stamp = to_time_msg(t)
         s.header.frame_id = 'laser_frame'
         s.angle_min = float(angle_min)
         s.angle_increment = float(inc)
