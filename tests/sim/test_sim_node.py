@@ -135,6 +135,41 @@ def test_clock_drives_use_sim_time_nodes(ros_context, executor, start_node):
     assert now < 3600.0 < time.time()   # sim time started at 0, not wall time
 
 
+def test_realtime_factor_changes_live_and_bad_values_change_nothing(ros_context, executor,
+                                                                    start_node):
+    from rclpy.parameter import Parameter
+    from rclpy.parameter_client import AsyncParameterClient
+    from rosgraph_msgs.msg import Clock
+    start_node('nanorover_sim', 'sim_node', params=dict(FAST, world='room',
+                                                           realtime_factor=0.5))
+    probe = Probe(ros_context, executor)
+    probe.sub(Clock, 'clock', 10)
+    client = AsyncParameterClient(probe.node, 'sim_node')
+    spin_until(executor, lambda: client.services_are_ready(), 15.0, 'sim_node parameter services')
+
+    def set_factor(value):
+        fut = client.set_parameters([Parameter('realtime_factor', Parameter.Type.DOUBLE, value)])
+        spin_until(executor, fut.done, 10.0, 'set_parameters response')
+        return fut.result().results[0]
+
+    def sim_rate(n=30):
+        """sim seconds per wall second over the next n clock messages"""
+        spin_until(executor, lambda: probe.msgs['clock'], 15.0, 'a clock message')
+        start, wall0 = len(probe.msgs['clock']), time.monotonic()
+        first = probe.msgs['clock'][-1].clock
+        spin_until(executor, lambda: len(probe.msgs['clock']) >= start + n, 15.0,
+                   '%d clock messages' % n)
+        last = probe.msgs['clock'][-1].clock
+        sim = (last.sec + last.nanosec * 1e-9) - (first.sec + first.nanosec * 1e-9)
+        return sim / (time.monotonic() - wall0)
+
+    rejected = set_factor(50.0)    # outside (0.05, 20): rejected with the reason
+    assert not rejected.successful and 'realtime_factor' in rejected.reason
+    assert 0.0 < sim_rate() <= 0.5 + 0.1   # the rejected value did not touch the pacing
+    assert set_factor(0.2).successful
+    assert 0.0 < sim_rate() <= 0.2 + 0.1
+
+
 def test_camera_projects_a_known_object_where_the_intrinsics_say(ros_context, executor,
                                                                  start_node, tmp_path):
     from sensor_msgs.msg import CameraInfo, Image

@@ -107,7 +107,7 @@ class SimNode(Node):
         if self.get_parameter('use_sim_time').value:
             self.get_logger().warning('use_sim_time=true ignored: sim_node publishes the clock')
             self.set_parameters([Parameter('use_sim_time', Parameter.Type.BOOL, False)])
-        self.p = declare_parameters(self, SPECS)
+        self.p = declare_parameters(self, SPECS, on_change=self._on_params)
         p = self.p
         try:
             robot_cfg = load_robot_config(p['robot_config'] or None)
@@ -157,7 +157,6 @@ class SimNode(Node):
         self._wall0 = time.monotonic()
         self._sim0 = 0.0
         self._factor = p['realtime_factor']
-        self.add_on_set_parameters_callback(self._on_factor)
         period = max(0.002, 1.0 / (eng.rate * self._factor))
         self.timer = self.create_timer(min(period, 0.02), self._advance)
         self.get_logger().info('world %s (%d objects), start %s, %.0f Hz steps, realtime factor %.2f'
@@ -172,15 +171,14 @@ class SimNode(Node):
             return None
         return tf2_ros.TransformBroadcaster(self)
 
-    def _on_factor(self, params):
-        from rcl_interfaces.msg import SetParametersResult
-        for prm in params:
-            if prm.name == 'realtime_factor':
-                # re-anchor pacing so sim time continues smoothly at the new factor
-                self._sim0 = self.engine.time
-                self._wall0 = time.monotonic()
-                self._factor = float(prm.value)
-        return SetParametersResult(successful=True)
+    def _on_params(self, changed):
+        """Accepted (range-checked) parameter changes: a new realtime_factor re-anchors pacing
+        so that sim time continues smoothly at the new factor."""
+        if 'realtime_factor' in changed:
+            self._sim0 = self.engine.time
+            self._wall0 = time.monotonic()
+            self._factor = float(changed['realtime_factor'])
+        return None
 
     def _on_cmd(self, msg):
         try:
