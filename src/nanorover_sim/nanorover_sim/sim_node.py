@@ -26,6 +26,7 @@ from nanorover_common.node import StartupError, run_node
 from nanorover_common.params import Param, declare_parameters
 from nanorover_common.qos import RELIABLE_QOS, SENSOR_QOS
 from nanorover_common.timeutil import to_time_msg
+from nanorover_perception.camera_info import DEFAULT_FRAME_ID, camera_info_msg, image_msg
 from nanorover_sim.diffdrive import load_robot_config
 from nanorover_sim.engine import SimEngine
 from nanorover_sim.world import WorldError, list_worlds
@@ -133,6 +134,9 @@ class SimNode(Node):
         self.pub_truth = self.create_publisher(Odometry, 'sim/ground_truth', SENSOR_QOS)
         self.pub_image = self.create_publisher(Image, 'camera/image_raw', SENSOR_QOS)
         self.pub_info = self.create_publisher(CameraInfo, 'camera/camera_info', SENSOR_QOS)
+        cam = eng.camera_model
+        self.camera_info = camera_info_msg(cam.width, cam.height, cam.K, cam.D, cam.P,
+                                           DEFAULT_FRAME_ID)   # stamped per frame
         self.pub_coll = self.create_publisher(UInt32, 'sim/collisions', RELIABLE_QOS)
         self.create_subscription(Twist, 'cmd_vel', self._on_cmd, RELIABLE_QOS)
         self._tf = self._make_tf_broadcaster()
@@ -235,31 +239,9 @@ class SimNode(Node):
     def _publish_camera(self, stamp):
         eng = self.engine
         img, _ = eng.render(noise=self.p['camera_noise'])
-        cam = eng.camera_model
-        frame = 'camera_optical_frame'
-        try:
-            from nanorover_perception.camera_info import camera_info_msg
-            info = camera_info_msg(cam.width, cam.height, cam.K, cam.D, cam.P, frame, stamp)
-        except ImportError:
-            info = CameraInfo()
-            info.header.frame_id = frame
-            info.header.stamp = stamp
-            info.width, info.height = cam.width, cam.height
-            info.distortion_model = 'plumb_bob'
-            info.d = [0.0] * 5
-            info.k = [float(v) for v in cam.K.ravel()]
-            info.r = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
-            info.p = [float(v) for v in cam.P.ravel()]
-        msg = Image()
-        msg.header.frame_id = frame
-        msg.header.stamp = stamp
-        msg.height, msg.width = img.shape[0], img.shape[1]
-        msg.encoding = 'bgr8'
-        msg.is_bigendian = 0
-        msg.step = img.shape[1] * 3
-        msg.data = img.tobytes()
-        self.pub_image.publish(msg)
-        self.pub_info.publish(info)
+        self.pub_image.publish(image_msg(img, 'bgr8', DEFAULT_FRAME_ID, stamp))
+        self.camera_info.header.stamp = stamp
+        self.pub_info.publish(self.camera_info)
 
     def close(self):
         self.engine.stop()
