@@ -194,11 +194,7 @@ def checksum(packet):
     if len(b) % 2:
         b += b'\x00'
     words = np.frombuffer(b, dtype='<u2')
-    cs = 0
-    for i, w in enumerate(words.tolist()):
-        if i != 4:
-            cs ^= w
-    return cs
+    return int(np.bitwise_xor.reduce(words[np.arange(words.size) != 4]))
 
 
 def encode_packet(raw_distances, fsa_deg, lsa_deg, zero=False, ct_hz=0.0, corrupt=False):
@@ -210,8 +206,7 @@ def encode_packet(raw_distances, fsa_deg, lsa_deg, zero=False, ct_hz=0.0, corrup
         ct = ((int(round(ct_hz * 10)) & 0x7F) << 1) | 1
     body = dist.tobytes()
     head = struct.pack('<HBBHH', 0x55AA, ct, lsn, angle_to_raw(fsa_deg), angle_to_raw(lsa_deg))
-    words = np.frombuffer(head + body, dtype='<u2')
-    cs = int(np.bitwise_xor.reduce(words)) if words.size else 0
+    cs = checksum(head + b'\x00\x00' + body)
     if corrupt:
         cs ^= 0x0101
     return head + struct.pack('<H', cs) + body
