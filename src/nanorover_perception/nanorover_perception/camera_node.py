@@ -36,7 +36,7 @@ from nanorover_perception.camera_info import (DEFAULT_FRAME_ID, ENCODINGS, Camer
                                               default_intrinsics, image_msg,
                                               load_camera_info_yaml)
 from nanorover_perception.camera_source import (Backoff, FrameGrabber, SourceConfigError,
-                                                SourceSpec, gstreamer_available,
+                                                SourceSpec, require_gstreamer,
                                                 open_source_factory)
 
 
@@ -118,14 +118,9 @@ class CameraNode(Node):
         try:
             self.spec = SourceSpec.parse(p['source'], size[0] if size else 0,
                                          size[1] if size else 0, p['fps'], p['flip_method'])
+            require_gstreamer(self.spec)
         except SourceConfigError as exc:
-            raise StartupError('source: %s' % exc)
-        if self.spec.kind == 'gstreamer' and not gstreamer_available():
-            raise StartupError(
-                'source %r needs GStreamer, but this OpenCV build has none (cv2.getBuildInformation'
-                '() says GStreamer: NO; pip opencv-python wheels lack it): use the system OpenCV '
-                'with GStreamer (JetPack python3-opencv) or a V4L2 device / video file source'
-                % p['source'])
+            raise StartupError('source %r: %s' % (p['source'], exc))
         if p['reconnect_max_s'] < p['reconnect_min_s']:
             raise StartupError('reconnect_max_s (%s) < reconnect_min_s (%s)'
                                % (p['reconnect_max_s'], p['reconnect_min_s']))

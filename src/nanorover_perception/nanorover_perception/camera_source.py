@@ -157,6 +157,16 @@ def _to_bgr(frame):
     return frame
 
 
+def require_gstreamer(spec):
+    """Raise SourceConfigError when ``spec`` is a GStreamer pipeline and this OpenCV has none."""
+    if spec.kind == 'gstreamer' and not gstreamer_available():
+        raise SourceConfigError(
+            'cannot open %s: this OpenCV build has no GStreamer support '
+            '(cv2.getBuildInformation() says GStreamer: NO; pip opencv-python wheels lack '
+            'it). Use the system OpenCV with GStreamer (JetPack python3-opencv) or a V4L2 '
+            'device / video file source' % spec.label)
+
+
 class CameraSource(object):
     """One opened capture. ``read()`` returns a BGR uint8 frame or raises SourceUnavailable.
 
@@ -182,12 +192,7 @@ class CameraSource(object):
     def open(self):
         spec = self.spec
         if spec.kind == 'gstreamer':
-            if not gstreamer_available():
-                raise SourceConfigError(
-                    'cannot open %s: this OpenCV build has no GStreamer support '
-                    '(cv2.getBuildInformation() says GStreamer: NO; pip opencv-python wheels lack '
-                    'it). Use the system OpenCV with GStreamer (JetPack python3-opencv) or a V4L2 '
-                    'device / video file source' % spec.label)
+            require_gstreamer(spec)
             cap = cv2.VideoCapture(spec.target, cv2.CAP_GSTREAMER)
         elif spec.kind == 'v4l2':
             path = spec.device_path()
