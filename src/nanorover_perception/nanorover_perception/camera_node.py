@@ -36,8 +36,8 @@ from nanorover_perception.camera_info import (DEFAULT_FRAME_ID, ENCODINGS, Camer
                                               default_intrinsics, image_msg,
                                               load_camera_info_yaml)
 from nanorover_perception.camera_source import (Backoff, FrameGrabber, SourceConfigError,
-                                                SourceSpec, require_gstreamer,
-                                                open_source_factory)
+                                                SourceSpec, open_source_factory,
+                                                require_gstreamer)
 
 
 def _check_url(url):
