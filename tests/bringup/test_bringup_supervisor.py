@@ -143,3 +143,39 @@ def test_missing_sim_node_exits_2_and_still_writes_the_summary(tmp_path, monkeyp
     s = json.loads((tmp_path / 'run' / 'summary.json').read_text())
     assert s['exit_code'] == 2 and sorted(s['nodes_missing']) == ['sim_node', 'slam_node']
     assert s['nodes_disabled'] == {'detector_node': 'detector:=false'}
+
+
+def test_run_folder_is_written_before_the_dds_participant_goes(tmp_path, monkeypatch):
+    """A crash in the middleware's teardown must not cost the run folder: summary.json is on
+    disk when the recorder's context is shut down, and the signal handlers are put back."""
+    import os
+    import signal
+
+    import rclpy
+    from nanorover_bringup import sim_job
+
+    seen = {}
+    before = signal.getsignal(signal.SIGTERM)
+
+    def fake_stack(self, rows, env, meta):
+        ctx = rclpy.Context()
+        rclpy.init(context=ctx, domain_id=int(os.environ['ROS_DOMAIN_ID']))
+        node = rclpy.create_node('order_check', context=ctx)
+        self._ros = (ctx, node, None)
+        self._old_handlers = {signal.SIGTERM: signal.signal(signal.SIGTERM, self._on_signal)}
+        meta['topic_counts'] = {}
+
+    real_try_shutdown = rclpy.try_shutdown
+
+    def watching_try_shutdown(context=None):
+        seen['summary_on_disk'] = (tmp_path / 'run' / 'summary.json').exists()
+        seen['handler_then'] = signal.getsignal(signal.SIGTERM)
+        return real_try_shutdown(context=context)
+
+    monkeypatch.setattr(sim_job.SimJob, '_run_stack', fake_stack)
+    monkeypatch.setattr(rclpy, 'try_shutdown', watching_try_shutdown)
+    code = sim_job.main(['--duration', '1', '--out', str(tmp_path / 'run'), '--no-detector'])
+    assert code == 0
+    assert seen['summary_on_disk'] is True
+    assert seen['handler_then'] != before          # still the job's own handler while writing
+    assert signal.getsignal(signal.SIGTERM) == before

@@ -8,6 +8,7 @@ with a non-zero exit code and the node's last log lines; Ctrl-C / SIGTERM stop t
 and still write what was collected.
 """
 import argparse
+import faulthandler
 import os
 import random
 import shutil
@@ -207,6 +208,8 @@ class SimJob(object):
         self.data = RunData()
         self.data.map_known_m2 = 0.0
         self.data.last_scan = None
+        self._ros = None          # (context, node, executor) of the recorder while it lives
+        self._old_handlers = {}   # signal handlers to put back at the end
 
     # -- helpers ---------------------------------------------------------------------------------
     def say(self, text):
@@ -272,11 +275,16 @@ class SimJob(object):
             else:
                 self._run_stack(rows, env, meta)
         finally:
-            shutil.rmtree(link_dir, ignore_errors=True)
-            meta.update(exit_code=self.exit_code, exit_reason=self.exit_reason,
-                        wall_time_s=round(time.monotonic() - wall_start, 1))
-            summary = self._write(meta)
-            self._report(summary)
+            try:
+                shutil.rmtree(link_dir, ignore_errors=True)
+                meta.update(exit_code=self.exit_code, exit_reason=self.exit_reason,
+                            wall_time_s=round(time.monotonic() - wall_start, 1))
+                summary = self._write(meta)
+                self._report(summary)
+            finally:
+                # the run folder is on disk before the DDS participant goes: whatever happens
+                # in the middleware's teardown, nothing collected is lost
+                self._close_ros()
         return self.exit_code
 
     def _run_stack(self, rows, env, meta):
@@ -301,10 +309,13 @@ class SimJob(object):
         ctx = rclpy.Context()
         rclpy.init(context=ctx, domain_id=int(env['ROS_DOMAIN_ID']),
                    signal_handler_options=SignalHandlerOptions.NO)
-        old = dict((s, signal.signal(s, self._on_signal)) for s in (signal.SIGINT, signal.SIGTERM))
+        self._ros = (ctx, None, None)
+        self._old_handlers = dict((s, signal.signal(s, self._on_signal))
+                                  for s in (signal.SIGINT, signal.SIGTERM))
         node = rclpy.create_node('nanorover_sim_job', context=ctx)
         executor = SingleThreadedExecutor(context=ctx)
         executor.add_node(node)
+        self._ros = (ctx, node, executor)
         sup = Supervisor(os.path.join(self.out, 'logs'), env)
         recorder = None
         bar = None
@@ -365,11 +376,25 @@ class SimJob(object):
                 meta['topic_counts'] = dict(recorder.counts)
                 meta['topics_not_recorded'] = dict(recorder.skipped)
                 recorder.close()
-            executor.shutdown()
-            node.destroy_node()
-            rclpy.try_shutdown(context=ctx)
-            for s, h in old.items():
+
+    def _close_ros(self):
+        """Executor, node and context of the recorder go (after the run folder is written)."""
+        ros, self._ros = self._ros, None
+        try:
+            if ros is not None:
+                import rclpy
+                ctx, node, executor = ros
+                try:
+                    if executor is not None:
+                        executor.shutdown()
+                    if node is not None:
+                        node.destroy_node()
+                finally:
+                    rclpy.try_shutdown(context=ctx)
+        finally:
+            for s, h in self._old_handlers.items():
                 signal.signal(s, h)
+            self._old_handlers = {}
 
     def _wait_for_link(self, executor, sup):
         """The lidar driver opens the sim's pty through the link: wait until the sim made it."""
@@ -463,6 +488,9 @@ class _RunError(RuntimeError):
 
 
 def main(argv=None):
+    # a native crash (rcl, the DDS, a C extension) still says where it happened
+    if not faulthandler.is_enabled():
+        faulthandler.enable()
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
     out = os.path.abspath(args.out or os.path.join('runs', time.strftime('%Y%m%d-%H%M%S')))
     if not os.path.isdir(out):

@@ -1,4 +1,5 @@
 """The ros2/demos node life cycle in one place: init, spin, destroy_node, try_shutdown."""
+import faulthandler
 import sys
 import time
 
@@ -16,7 +17,12 @@ def run_node(node_factory, args=None, executor=None, shutdown_grace=2.0):
     down, or becomes so within ``shutdown_grace`` seconds: rcl_shutdown() shuts the middleware
     down before it marks the context invalid, so a take or publish can fail while rclpy.ok() is
     still true for a moment. Any other error propagates.
+
+    A native crash (SIGSEGV/SIGBUS/SIGABRT in rcl, the DDS or a C extension) prints the Python
+    stack of every thread to stderr (faulthandler), so the node's log says where it happened.
     """
+    if not faulthandler.is_enabled():
+        faulthandler.enable()
     rclpy.init(args=args)
     node = None
     code = 0
