@@ -4,6 +4,7 @@ ROS tests talk over real DDS on loopback only (ROS_AUTOMATIC_DISCOVERY_RANGE=LOC
 domain the Makefile picked for this run (ROS_DOMAIN_ID).
 """
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -65,6 +66,12 @@ def executor(ros_context):
         ex.shutdown()
 
 
+# A node outlives a pytest that was killed (no fixture teardown) and goes on reopening its port
+# path, e.g. /dev/pts/0, which the next run's emulator gets: it then reads and writes that pty too.
+# setpriv (util-linux) makes the kernel SIGKILL the node when pytest dies.
+_DIE_WITH_PYTEST = ['setpriv', '--pdeathsig', 'KILL', '--'] if shutil.which('setpriv') else []
+
+
 class NodeProcess(object):
     """A node started as its own process, as ``ros2 run`` / a launch file would start it."""
 
@@ -72,7 +79,7 @@ class NodeProcess(object):
         self.cmd = cmd
         self.log_path = log_path
         self._log = open(str(log_path), 'w+')
-        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT,
+        self.proc = subprocess.Popen(_DIE_WITH_PYTEST + list(cmd), stdout=self._log, stderr=subprocess.STDOUT,
                                      env=env, start_new_session=True)
 
     def output(self):

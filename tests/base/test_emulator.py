@@ -38,8 +38,9 @@ def test_firmware_watchdog_stops_the_motors(emu):
     port = serial.Serial(emu.port, 115200, timeout=0.05)
     port.write(P.encode_wheel_cmd(3.0, 3.0))
     wait_for(lambda: emu.speeds == (3.0, 3.0), 10.0, 'command applied')
-    wait_for(lambda: emu.speeds == (0.0, 0.0), 10.0, 'watchdog stop')
-    assert emu.watchdog_trips == 1
+    # the emulator thread sets speeds, then the trip count: wait on the last of the two
+    wait_for(lambda: emu.watchdog_trips == 1, 10.0, 'watchdog stop')
+    assert emu.speeds == (0.0, 0.0)
     parser = P.Parser()
     wait_for(lambda: any(f.type == P.STATUS and f.fields[0] & P.STATUS_WATCHDOG
                          for f in parser.feed(port.read(512))), 10.0, 'STATUS watchdog frame')
