@@ -2,7 +2,7 @@
 import struct
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from nanorover_base import protocol as P
@@ -111,12 +111,18 @@ frames_st = st.one_of(
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.binary(max_size=12), frames_st), min_size=1, max_size=8),
        st.integers(1, 17))
+@example([(b'\xa5\x5a\x82\x20', (P.WHEEL_CMD, (1, 2)))], 1)  # header-like garbage, last frame
 def test_fuzz_valid_frames_survive_interleaved_garbage(items, chunk):
     stream = b''.join(g + P.encode(t, *f) for g, (t, f) in items)
     parser = P.Parser()
     out = []
     for i in range(0, len(stream), chunk):
         out += [(fr.type, fr.fields) for fr in parser.feed(stream[i:i + chunk])]
+    # the stream goes on: garbage that looks like a header with a long length makes the parser
+    # wait for that many bytes (holding back the frames after it) until its CRC fails; zeros as
+    # long as the longest frame play the bytes that follow
+    out += [(fr.type, fr.fields) for fr in parser.feed(bytes(P.HEADER_LEN + P.MAX_PAYLOAD +
+                                                             P.CRC_LEN))]
     expected = [(t, tuple(f)) for _, (t, f) in items]
     it = iter(out)                                  # the sent frames form a subsequence of the
     assert all(any(e == o for o in it) for e in expected), (expected, out)   # output (garbage

@@ -3,7 +3,7 @@ import struct
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ydlidar_g4 import protocol as P
@@ -232,6 +232,7 @@ def test_valid_packets_in_garbage_are_all_recovered(items, lead, chunk):
     revs = []
     for i in range(0, len(stream), chunk):
         revs += p.feed(stream[i:i + chunk])
+    revs += p.feed(bytes(10 + 2 * 255))   # the stream goes on (see the corrupted-stream test)
     assert len(revs) == 1
     want = np.concatenate(expected) * 0.00025
     assert np.allclose(revs[0].ranges_m, want, atol=1e-6)
@@ -242,6 +243,7 @@ def test_valid_packets_in_garbage_are_all_recovered(items, lead, chunk):
 @given(st.lists(st.tuples(st.integers(0, 10**6), st.sampled_from(['flip', 'drop', 'insert']),
                           st.integers(0, 255)), max_size=8),
        st.integers(1, 500))
+@example([(0, 'insert', 0), (0, 'insert', 0), (1347, 'flip', 32), (510510, 'flip', 0)], 1)
 def test_corrupted_streams_never_raise_and_untouched_packets_survive(edits, chunk):
     z = P.encode_packet([4000], 0.0, 0.0, zero=True)
     packets = [z] + [P.encode_packet(np.arange(30) + 100 * k + 1, k * 10 + 1, k * 10 + 9)
@@ -263,4 +265,8 @@ def test_corrupted_streams_never_raise_and_untouched_packets_survive(edits, chun
     p = P.PacketParser()
     for i in range(0, len(data), chunk):
         p.feed(bytes(data[i:i + chunk]))
+    # the stream goes on: a corrupted sample count (LSN) near the end makes the parser wait for a
+    # longer packet, which holds back the packets after it until that many bytes have come and the
+    # checksum has failed; zeros as long as the longest packet (LSN 255) play the bytes that follow
+    p.feed(bytes(10 + 2 * 255))
     assert p.stats.packets >= len(packets) - len(touched - {-1})
