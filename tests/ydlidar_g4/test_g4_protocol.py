@@ -200,6 +200,12 @@ def test_any_chunking_gives_the_same_result(chunk):
 FAST = settings(max_examples=150, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
+# The bytes that follow a generated stream (the device goes on sending): a corrupted sample count
+# (LSN) near the end makes the parser wait for a longer packet, which holds back the packets after
+# it until that many bytes have come and the checksum has failed. Zeros as long as the longest
+# packet the parser accepts (MAX_LSN samples) hold no header.
+STREAM_GOES_ON = bytes(P.PACKET_HEADER_LEN + P.SAMPLE_BYTES * P.MAX_LSN)
+
 
 @FAST
 @given(st.binary(max_size=3000), st.integers(1, 600))
@@ -232,7 +238,7 @@ def test_valid_packets_in_garbage_are_all_recovered(items, lead, chunk):
     revs = []
     for i in range(0, len(stream), chunk):
         revs += p.feed(stream[i:i + chunk])
-    revs += p.feed(bytes(10 + 2 * 255))   # the stream goes on (see the corrupted-stream test)
+    revs += p.feed(STREAM_GOES_ON)
     assert len(revs) == 1
     want = np.concatenate(expected) * 0.00025
     assert np.allclose(revs[0].ranges_m, want, atol=1e-6)
@@ -265,8 +271,5 @@ def test_corrupted_streams_never_raise_and_untouched_packets_survive(edits, chun
     p = P.PacketParser()
     for i in range(0, len(data), chunk):
         p.feed(bytes(data[i:i + chunk]))
-    # the stream goes on: a corrupted sample count (LSN) near the end makes the parser wait for a
-    # longer packet, which holds back the packets after it until that many bytes have come and the
-    # checksum has failed; zeros as long as the longest packet (LSN 255) play the bytes that follow
-    p.feed(bytes(10 + 2 * 255))
+    p.feed(STREAM_GOES_ON)
     assert p.stats.packets >= len(packets) - len(touched - {-1})
